@@ -1,0 +1,27 @@
+package org.xlstm4j.tensor;
+
+/**
+ * The compute backend the model runs on. Every layer receives one instance (no global singleton), so a model can be
+ * built over the SIMD CPU kernels, the plain scalar twin (for tests), or later a CUDA backend.
+ *
+ * <p>All arrays are row-major float32; offsets are element offsets. "accumulate" adds into the output instead of
+ * overwriting it. Shapes follow the PyTorch convention: a weight W is stored (out, in) = (N, K).
+ */
+public interface Kernels extends AutoCloseable {
+    /** y[M,N] (+)= x[M,K] · W[N,K]ᵀ — the forward of a linear layer. */
+    void matmulXWt(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, int M, int N, int K, boolean accumulate);
+
+    /** dx[M,K] (+)= dy[M,N] · W[N,K] — the input gradient of a linear layer. */
+    void matmulDyW(float[] dy, int dyOff, float[] w, int wOff, float[] dx, int dxOff, int M, int N, int K, boolean accumulate);
+
+    /** dW[N,K] (+)= dy[M,N]ᵀ · x[M,K] — the weight gradient of a linear layer. */
+    void matmulDyTX(float[] dy, int dyOff, float[] x, int xOff, float[] dw, int dwOff, int M, int N, int K, boolean accumulate);
+
+    /** Number of worker threads this backend uses (1 for the scalar twin). */
+    int threads();
+
+    /** A short human-readable name, e.g. "cpu-simd (2 threads)". */
+    String name();
+
+    @Override default void close() {}
+}
