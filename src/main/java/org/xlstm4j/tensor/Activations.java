@@ -9,6 +9,7 @@ public final class Activations {
 
     private static final double INV_SQRT2 = 0.7071067811865476;
     private static final double INV_SQRT_2PI = 0.3989422804014327;
+    private static final double INV_SQRT_PI = 0.5641895835477563;
 
     public static float sigmoid(float x) {
         return (float) (1.0 / (1.0 + Math.exp(-x)));
@@ -52,13 +53,27 @@ public final class Activations {
         return (float) (cap * Math.tanh(x / cap));
     }
 
-    /** erf with absolute error below 1.2e-7 (Numerical Recipes erfc Chebyshev form), enough for float32 GELU. */
+    /**
+     * erf(x) to double precision (absolute error below 2e-15): for |x| &lt; 2.5 the everywhere-positive series
+     * erf(x) = 2/√π·e^(−x²)·Σₙ (2x²)ⁿ·x / (1·3·5···(2n+1)) (no cancellation), above that the continued fraction
+     * erfc(x) = e^(−x²)/√π · 1/(x + ½/(x + 1/(x + (3/2)/(x + …)))) evaluated 40 levels deep; 1 beyond 6.
+     */
     public static double erf(double x) {
-        double z = Math.abs(x);
-        double t = 1.0 / (1.0 + 0.5 * z);
-        double r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
-                + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
-                + t * (-0.82215223 + t * 0.17087277)))))))));
-        return x >= 0 ? 1.0 - r : r - 1.0;
+        double z = Math.abs(x), r;
+        if (z < 2.5) {
+            double term = z, sum = z, z2 = 2 * z * z;
+            for (int n = 1; term > 1e-17 * sum; n++) {
+                term *= z2 / (2 * n + 1);
+                sum += term;
+            }
+            r = 2 * INV_SQRT_PI * Math.exp(-z * z) * sum;
+        } else if (z < 6) {
+            double f = z;
+            for (int k = 40; k > 0; k--) f = z + 0.5 * k / f;
+            r = 1.0 - Math.exp(-z * z) * INV_SQRT_PI / f;
+        } else {
+            r = z == z ? 1.0 : z; // NaN stays NaN
+        }
+        return x >= 0 ? r : -r;
     }
 }

@@ -1,0 +1,212 @@
+package org.xlstm4j.cells;
+
+/**
+ * The mLSTM cell (spec §3) of one layer, in its three equivalent formulations, with hand-written backward passes:
+ * <ul>
+ *   <li>{@link #forwardParallel}: quadratic attention-like form with the row-max stabilizer (spec §3.3), no state;</li>
+ *   <li>{@link #forwardChunkwise}: chunks of L tokens, recurrent across chunks (spec §3.4), any T, state in/out;</li>
+ *   <li>{@link #step} / {@link #forwardRecurrent}: the stabilized recurrence one token at a time (spec §3.2).</li>
+ * </ul>
+ * Layouts: q, k {@code [B, NH, T, DHQK]}, v, h {@code [B, NH, T, DHV]}, gate pre-activations {@code [B, NH, T]}.
+ * NeurIPS convention: keys are scaled by 1/sqrt(DHQK) before entering the state; input gate exp(ĩ), forget gate
+ * σ(f̃) in log space; eps = 1e-6 added after stabilization (spec §3.5).
+ *
+ * <p>{@link #backward} differentiates the most recent {@code forwardParallel} or {@code forwardChunkwise} exactly,
+ * including the paths through the stabilizers and the {@code exp(-m)} branch of the normalizer (as PyTorch autograd
+ * does for the official code). The forward keeps references to its input arrays: leave them unchanged until the
+ * matching backward. All buffers are owned by this object and grown on demand; nothing is allocated per token.
+ */
+public final class MLstmCell {
+    public final int numHeads, dhqk, dhv;
+    public final float eps;
+
+    private enum Mode { NONE, PARALLEL, CHUNKWISE }
+
+    private Mode lastForward = Mode.NONE;
+    private final MLstmParallel parallel;
+    private final MLstmChunkwise chunkwise;
+    // scratch for the recurrent step: q·C accumulator [DHV]
+    private final double[] stepNum;
+    private MLstmState scratchState;
+
+    /** A cell with {@code numHeads} heads of query/key size {@code dhqk} and value size {@code dhv}; eps = 1e-6. */
+    public MLstmCell(int numHeads, int dhqk, int dhv) {
+        this(numHeads, dhqk, dhv, 1e-6f);
+    }
+
+    /** As {@link #MLstmCell(int, int, int)} with an explicit eps (the official code uses 1e-6). */
+    public MLstmCell(int numHeads, int dhqk, int dhv, float eps) {
+        if (numHeads < 1 || dhqk < 1 || dhv < 1)
+            throw new IllegalArgumentException("MLstmCell: bad shape NH=" + numHeads + " DHQK=" + dhqk + " DHV=" + dhv);
+        this.numHeads = numHeads;
+        this.dhqk = dhqk;
+        this.dhv = dhv;
+        this.eps = eps;
+        this.parallel = new MLstmParallel(numHeads, dhqk, dhv, eps);
+        this.chunkwise = new MLstmChunkwise(numHeads, dhqk, dhv, eps);
+        this.stepNum = new double[dhv];
+    }
+
+    /**
+     * Parallel (quadratic) form over a whole sequence from the zero state, row-max stabilizer (spec §3.3).
+     * Writes {@code h [B, NH, T, DHV]}. Work O(T²·(DHQK + DHV)) per head, memory O(T).
+     */
+    public void forwardParallel(float[] q, float[] k, float[] v, float[] igatePreact, float[] fgatePreact,
+                                float[] h, int B, int T) {
+        checkSequence(q, k, v, igatePreact, fgatePreact, h, B, T);
+        parallel.forward(q, k, v, igatePreact, fgatePreact, h, B, T);
+        lastForward = Mode.PARALLEL;
+    }
+
+    /**
+     * Chunkwise form (spec §3.4): recurrent over chunks of {@code chunkSize} tokens (the last chunk may be shorter),
+     * quadratic inside a chunk. {@code state} is the initial state (null = zeros with m = 0); when non-null it is
+     * overwritten with the final state. Saves only chunk-boundary states for the backward.
+     */
+    public void forwardChunkwise(float[] q, float[] k, float[] v, float[] igatePreact, float[] fgatePreact,
+                                 float[] h, int B, int T, int chunkSize, MLstmState state) {
+        checkSequence(q, k, v, igatePreact, fgatePreact, h, B, T);
+        if (chunkSize < 1) throw new IllegalArgumentException("MLstmCell: chunkSize " + chunkSize + " < 1");
+        MLstmState s = stateOrZeros(state, B);
+        chunkwise.forward(q, k, v, igatePreact, fgatePreact, h, B, T, chunkSize, s);
+        lastForward = Mode.CHUNKWISE;
+    }
+
+    /**
+     * Gradient of the most recent {@link #forwardParallel} or {@link #forwardChunkwise} given {@code dh} (same shape
+     * as h). Overwrites dq, dk [B, NH, T, DHQK], dv [B, NH, T, DHV], dIgatePreact, dFgatePreact [B, NH, T].
+     * No gradient flows into the initial state.
+     */
+    public void backward(float[] dh, float[] dq, float[] dk, float[] dv, float[] dIgatePreact, float[] dFgatePreact) {
+        switch (lastForward) {
+            case PARALLEL -> parallel.backward(dh, dq, dk, dv, dIgatePreact, dFgatePreact);
+            case CHUNKWISE -> chunkwise.backward(dh, dq, dk, dv, dIgatePreact, dFgatePreact);
+            case NONE -> throw new IllegalStateException(
+                    "MLstmCell.backward: no forwardParallel/forwardChunkwise to differentiate");
+        }
+    }
+
+    /**
+     * One token of the stabilized recurrence (spec §3.2): q, k {@code [B, NH, DHQK]}, v, h {@code [B, NH, DHV]},
+     * gate pre-activations {@code [B, NH]}. {@code state} (non-null) is updated in place.
+     */
+    public void step(float[] q, float[] k, float[] v, float[] igatePreact, float[] fgatePreact, float[] h,
+                     int B, MLstmState state) {
+        checkSequence(q, k, v, igatePreact, fgatePreact, h, B, 1);
+        if (state == null) throw new IllegalArgumentException("MLstmCell.step: state must not be null");
+        checkState(state, B);
+        for (int bh = 0; bh < B * numHeads; bh++)
+            stepHead(q, k, v, igatePreact, fgatePreact, h, bh, 1, 0, state);
+        lastForward = Mode.NONE;
+    }
+
+    /**
+     * The recurrent form over a sequence, token by token (same layouts and state semantics as
+     * {@link #forwardChunkwise}; {@code state} may be null = zeros). Has no backward.
+     */
+    public void forwardRecurrent(float[] q, float[] k, float[] v, float[] igatePreact, float[] fgatePreact,
+                                 float[] h, int B, int T, MLstmState state) {
+        checkSequence(q, k, v, igatePreact, fgatePreact, h, B, T);
+        MLstmState s = stateOrZeros(state, B);
+        for (int bh = 0; bh < B * numHeads; bh++)
+            for (int t = 0; t < T; t++)
+                stepHead(q, k, v, igatePreact, fgatePreact, h, bh, T, t, s);
+        lastForward = Mode.NONE;
+    }
+
+    /** One recurrent step for head slice {@code bh} at position t of a length-T sequence. */
+    private void stepHead(float[] q, float[] k, float[] v, float[] ig, float[] fg, float[] h,
+                          int bh, int T, int t, MLstmState s) {
+        final int DK = dhqk, DV = dhv;
+        final int qo = (bh * T + t) * DK, vo = (bh * T + t) * DV, go = bh * T + t;
+        final int co = bh * DK * DV, no = bh * DK;
+        final double scale = 1.0 / Math.sqrt(DK);
+        double forgetLog = logSigmoid(fg[go]);
+        double igatePreact = ig[go];
+        double mPrev = s.m[bh];
+        double stabilizer = Math.max(forgetLog + mPrev, igatePreact);              // spec §3.2
+        float fAct = (float) Math.exp(forgetLog + mPrev - stabilizer);
+        float iAct = (float) (Math.exp(igatePreact - stabilizer) * scale);         // i' · 1/sqrt(DHQK) (key scale)
+        float[] c = s.c, n = s.n;
+        double[] num = stepNum;
+        java.util.Arrays.fill(num, 0.0);
+        double qn = 0;
+        for (int a = 0; a < DK; a++) {
+            float ka = iAct * k[qo + a];
+            float qa = q[qo + a];
+            int row = co + a * DV;
+            for (int d = 0; d < DV; d++) {
+                float cv = fAct * c[row + d] + ka * v[vo + d];                       // C = f'C + i' k̂ vᵀ
+                c[row + d] = cv;
+                num[d] += (double) qa * cv;
+            }
+            float nv = fAct * n[no + a] + ka;                                        // n = f'n + i' k̂
+            n[no + a] = nv;
+            qn += (double) qa * nv;
+        }
+        s.m[bh] = (float) stabilizer;
+        double den = Math.max(Math.abs(qn), Math.exp(-stabilizer)) + eps;          // spec §3.5
+        for (int d = 0; d < DV; d++) h[vo + d] = (float) (num[d] / den);
+    }
+
+    private MLstmState stateOrZeros(MLstmState state, int B) {
+        if (state != null) {
+            checkState(state, B);
+            return state;
+        }
+        if (scratchState == null || !scratchState.sameShape(B, numHeads, dhqk, dhv))
+            scratchState = MLstmState.zeros(B, numHeads, dhqk, dhv);
+        else
+            scratchState.reset();
+        return scratchState;
+    }
+
+    private void checkState(MLstmState s, int B) {
+        if (!s.sameShape(B, numHeads, dhqk, dhv))
+            throw new IllegalArgumentException("MLstmCell: state " + s.shapeString() + " does not match [B=" + B
+                    + ", NH=" + numHeads + ", DHQK=" + dhqk + ", DHV=" + dhv + "]");
+    }
+
+    private void checkSequence(float[] q, float[] k, float[] v, float[] ig, float[] fg, float[] h, int B, int T) {
+        if (B < 1 || T < 1) throw new IllegalArgumentException("MLstmCell: bad B=" + B + " T=" + T);
+        long bht = (long) B * numHeads * T;
+        checkLen("q", q, bht * dhqk);
+        checkLen("k", k, bht * dhqk);
+        checkLen("v", v, bht * dhv);
+        checkLen("h", h, bht * dhv);
+        checkLen("igatePreact", ig, bht);
+        checkLen("fgatePreact", fg, bht);
+    }
+
+    static void checkLen(String name, float[] a, long expected) {
+        if (a == null || a.length < expected)
+            throw new IllegalArgumentException("MLstmCell: " + name + " has length " + (a == null ? "null" : a.length)
+                    + ", needs " + expected);
+    }
+
+    // ---- scalar helpers shared by the formulations (double precision) ----
+
+    /** log σ(x) = −softplus(−x), without overflow. */
+    static double logSigmoid(double x) {
+        return x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x));
+    }
+
+    /** σ(x). */
+    static double sigmoid(double x) {
+        return x >= 0 ? 1.0 / (1.0 + Math.exp(-x)) : Math.exp(x) / (1.0 + Math.exp(x));
+    }
+
+    /** Σ a[ao+i]·b[bo+i] for i < len, accumulated in double. */
+    static double dot(float[] a, int ao, float[] b, int bo, int len) {
+        double s = 0;
+        for (int i = 0; i < len; i++) s += (double) a[ao + i] * b[bo + i];
+        return s;
+    }
+
+    /** Σ a[ao+i]·b[bo+i] for a double vector a. */
+    static double dot(double[] a, int ao, float[] b, int bo, int len) {
+        double s = 0;
+        for (int i = 0; i < len; i++) s += a[ao + i] * b[bo + i];
+        return s;
+    }
+}

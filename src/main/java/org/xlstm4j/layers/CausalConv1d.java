@@ -1,0 +1,134 @@
+package org.xlstm4j.layers;
+
+import java.util.List;
+import java.util.Objects;
+import org.xlstm4j.UserError;
+import org.xlstm4j.model.Param;
+
+/**
+ * Depthwise causal 1-D convolution over time (spec §2.4): {@code y_t[d] = b[d] + Σ_{j<K} w[d,j]·x_{t−K+1+j}[d]},
+ * with zeros (or the given history) before t = 0. Params: {@code name + ".conv.weight"} (D, 1, K) and
+ * {@code name + ".conv.bias"} (D,) — pass name = "…conv1d" to get the official keys.
+ *
+ * <p>The state is the official step buffer [B, K, D]: the last K inputs, oldest first. {@link #step} rolls it left
+ * and appends the new input; {@link #forward} with a state reads the K−1 previous inputs from its rows 1..K−1 and
+ * leaves the last K inputs in it, so forward and step can be mixed freely.
+ */
+public final class CausalConv1d {
+    public final Param weight;
+    /** null when the conv has no bias. */
+    public final Param bias;
+    private final int channels, kernelSize;
+    private float[] x;          // input of the last forward (owned by the caller)
+    private float[] hist;       // [B, K−1, D] history used by the last forward (rows 1..K−1 of the incoming state)
+    private boolean hasHist;    // false = the last forward used zero history
+    private int lastB, lastT;
+
+    public CausalConv1d(String name, int channels, int kernelSize, boolean hasBias) {
+        if (channels <= 0 || kernelSize <= 0)
+            throw new UserError(name + ": conv needs channels > 0 and kernel size > 0, got " + channels + ", " + kernelSize);
+        this.channels = channels;
+        this.kernelSize = kernelSize;
+        this.weight = Params.create(name + ".conv.weight", channels, 1, kernelSize);
+        this.bias = hasBias ? Params.create(name + ".conv.bias", channels) : null;
+    }
+
+    public int channels() { return channels; }
+
+    public int kernelSize() { return kernelSize; }
+
+    /** The parameters: weight, then bias if present. */
+    public List<Param> params() { return bias == null ? List.of(weight) : List.of(weight, bias); }
+
+    /**
+     * y[B,T,D] = conv(x[B,T,D]). state [B,K,D] or null (zero history); when non-null it supplies the history and is
+     * overwritten with the last K inputs. Keeps a reference to x for {@link #backward}.
+     */
+    public void forward(float[] x, float[] y, int B, int T, float[] state) {
+        final int D = channels, K = kernelSize, H = K - 1;
+        this.x = x;
+        this.lastB = B;
+        this.lastT = T;
+        this.hasHist = state != null && H > 0;
+        if (hasHist) { // save the history rows 1..K−1 of each batch's state, needed by backward
+            if (hist == null || hist.length < B * H * D) hist = new float[B * H * D];
+            for (int b = 0; b < B; b++) System.arraycopy(state, (b * K + 1) * D, hist, b * H * D, H * D);
+        }
+        float[] w = weight.data;
+        for (int b = 0; b < B; b++) {
+            for (int t = 0; t < T; t++) {
+                int yo = (b * T + t) * D;
+                if (bias != null) System.arraycopy(bias.data, 0, y, yo, D);
+                else java.util.Arrays.fill(y, yo, yo + D, 0f);
+                for (int j = 0; j < K; j++) {
+                    int s = t - K + 1 + j; // spec §2.4: tap j sees x_{t−K+1+j}
+                    float[] src;
+                    int so;
+                    if (s >= 0) { src = x; so = (b * T + s) * D; }
+                    else if (hasHist) { src = hist; so = (b * H + H + s) * D; }
+                    else continue;
+                    for (int d = 0; d < D; d++) y[yo + d] += w[d * K + j] * src[so + d];
+                }
+            }
+        }
+        if (state != null) { // state[j] = x_{T−K+j}, taken from x or from the old history (read before overwritten)
+            for (int b = 0; b < B; b++) {
+                for (int j = 0; j < K; j++) {
+                    int s = T - K + j, dst = (b * K + j) * D;
+                    if (s >= 0) System.arraycopy(x, (b * T + s) * D, state, dst, D);
+                    else System.arraycopy(state, (b * K + K + s) * D, state, dst, D);
+                }
+            }
+        }
+    }
+
+    /**
+     * Backward of the most recent forward (with the history it used): weight.grad and bias.grad +=, and
+     * dx[B,T,D] written (or added into when accumulateDx; skipped when dx is null). No gradient flows into the
+     * incoming state.
+     */
+    public void backward(float[] dy, float[] dx, boolean accumulateDx) {
+        final int D = channels, K = kernelSize, H = K - 1, B = lastB, T = lastT;
+        float[] w = weight.data, dw = weight.grad;
+        if (dx != null && !accumulateDx) java.util.Arrays.fill(dx, 0, B * T * D, 0f);
+        for (int b = 0; b < B; b++) {
+            for (int t = 0; t < T; t++) {
+                int go = (b * T + t) * D;
+                for (int j = 0; j < K; j++) {
+                    int s = t - K + 1 + j;
+                    float[] src;
+                    int so;
+                    if (s >= 0) { src = x; so = (b * T + s) * D; }
+                    else if (hasHist) { src = hist; so = (b * H + H + s) * D; }
+                    else continue;
+                    for (int d = 0; d < D; d++) dw[d * K + j] += dy[go + d] * src[so + d];
+                    if (dx != null && s >= 0) for (int d = 0; d < D; d++) dx[so + d] += w[d * K + j] * dy[go + d];
+                }
+            }
+        }
+        if (bias != null) {
+            float[] db = bias.grad;
+            for (int r = 0; r < B * T; r++) for (int d = 0; d < D; d++) db[d] += dy[r * D + d];
+        }
+    }
+
+    /**
+     * One token per sequence: x, y [B, D]; state [B, K, D] is rolled left by one row, x written into row K−1, and
+     * {@code y = b + Σ_j state[j]·w[:, j]} (spec §2.4 step mode). Not differentiable (inference only).
+     */
+    public void step(float[] x, float[] y, int B, float[] state) {
+        Objects.requireNonNull(state, "conv step needs a state buffer");
+        final int D = channels, K = kernelSize;
+        float[] w = weight.data;
+        for (int b = 0; b < B; b++) {
+            int so = b * K * D, yo = b * D;
+            System.arraycopy(state, so + D, state, so, (K - 1) * D);
+            System.arraycopy(x, b * D, state, so + (K - 1) * D, D);
+            for (int d = 0; d < D; d++) {
+                float acc = bias != null ? bias.data[d] : 0f;
+                for (int j = 0; j < K; j++) acc += w[d * K + j] * state[so + j * D + d]; // spec §2.4
+                y[yo + d] = acc;
+            }
+        }
+    }
+}

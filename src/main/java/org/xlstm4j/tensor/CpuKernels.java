@@ -1,0 +1,110 @@
+package org.xlstm4j.tensor;
+
+/**
+ * The SIMD CPU backend: matrix products through the cache-blocked, register-tiled {@link Gemm} (Vector API, packed
+ * panels) on a pool of worker threads owned by this instance. Products smaller than {@link #PARALLEL_FLOPS} run on the
+ * calling thread without touching the pool; products with one or two rows (decoding) take a direct matrix-vector path
+ * ({@link Gemv}) that packs nothing.
+ *
+ * <p>Calls are serialized (an instance is meant to be used by one model at a time); packing buffers are owned by the
+ * instance and reused, so a steady stream of calls allocates nothing. {@link #close()} stops the worker threads.
+ */
+public final class CpuKernels implements Kernels {
+    /** Multiply-adds below which a product runs single-threaded (the pool's hand-off costs a few microseconds). */
+    static final long PARALLEL_FLOPS = 1L << 18;
+    /** Row counts up to this take the matrix-vector path. */
+    static final int GEMV_ROWS = 2;
+
+    private final int threads;
+    private final WorkerPool pool;
+    private final Gemm gemm = new Gemm();
+    private final Gemv gemv = new Gemv();
+
+    /** A backend using all available processors. */
+    public CpuKernels() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    /** A backend using {@code threads} threads (the caller's plus {@code threads - 1} workers); at least 1. */
+    public CpuKernels(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        this.threads = threads;
+        this.pool = new WorkerPool(threads, "xlstm-kernels");
+        gemm.workspaces = new Gemm.Workspace[threads];
+        for (int i = 0; i < threads; i++) gemm.workspaces[i] = new Gemm.Workspace();
+    }
+
+    @Override
+    public synchronized void matmulXWt(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, int M, int N, int K,
+                                       boolean accumulate) {
+        check(M, N, K);
+        if (M <= GEMV_ROWS) {
+            gemv.set(Gemv.Layout.XWT, x, xOff, w, wOff, y, yOff, M, N, K, accumulate);
+            runGemv();
+            return;
+        }
+        // A = x (i=m, p=k), B(p=k, j=n) = W[n*K + k], C = y
+        runGemm(x, xOff, K, 1, w, wOff, 1, K, y, yOff, N, M, N, K, accumulate);
+    }
+
+    @Override
+    public synchronized void matmulDyW(float[] dy, int dyOff, float[] w, int wOff, float[] dx, int dxOff, int M, int N, int K,
+                                       boolean accumulate) {
+        check(M, N, K);
+        if (M <= GEMV_ROWS) {
+            gemv.set(Gemv.Layout.DYW, dy, dyOff, w, wOff, dx, dxOff, M, N, K, accumulate);
+            runGemv();
+            return;
+        }
+        // A = dy (i=m, p=n), B = W (p=n, j=k), C = dx
+        runGemm(dy, dyOff, N, 1, w, wOff, K, 1, dx, dxOff, K, M, K, N, accumulate);
+    }
+
+    @Override
+    public synchronized void matmulDyTX(float[] dy, int dyOff, float[] x, int xOff, float[] dw, int dwOff, int M, int N, int K,
+                                        boolean accumulate) {
+        check(M, N, K);
+        if (M <= GEMV_ROWS) {
+            gemv.set(Gemv.Layout.DYTX, dy, dyOff, x, xOff, dw, dwOff, M, N, K, accumulate);
+            runGemv();
+            return;
+        }
+        // A(i=n, p=m) = dy[m*N + n], B = x (p=m, j=k), C = dW
+        runGemm(dy, dyOff, 1, N, x, xOff, K, 1, dw, dwOff, K, N, K, M, accumulate);
+    }
+
+    private void runGemm(float[] a, int aOff, int aRs, int aCs, float[] b, int bOff, int bRs, int bCs,
+                         float[] c, int cOff, int ldc, int I, int J, int P, boolean accumulate) {
+        Gemm g = gemm;
+        g.a = a; g.aOff = aOff; g.aRs = aRs; g.aCs = aCs;
+        g.b = b; g.bOff = bOff; g.bRs = bRs; g.bCs = bCs;
+        g.c = c; g.cOff = cOff; g.ldc = ldc;
+        g.I = I; g.J = J; g.P = P; g.accumulate = accumulate;
+        g.plan((long) I * J * P < PARALLEL_FLOPS ? 1 : threads);
+        pool.run(g, g.parts);
+        g.a = g.b = g.c = null;
+    }
+
+    private void runGemv() {
+        gemv.plan(threads);
+        pool.run(gemv, gemv.parts);
+        gemv.clear();
+    }
+
+    private static void check(int M, int N, int K) {
+        if (M < 0 || N < 0 || K < 0) throw new IllegalArgumentException("negative matrix size " + M + "x" + N + "x" + K);
+    }
+
+    @Override public int threads() {
+        return threads;
+    }
+
+    @Override public String name() {
+        return "cpu-simd " + MicroKernel.S.vectorBitSize() + "-bit (" + threads + (threads == 1 ? " thread)" : " threads)");
+    }
+
+    /** Stops the worker threads; the instance must not be used afterwards. */
+    @Override public void close() {
+        pool.close();
+    }
+}

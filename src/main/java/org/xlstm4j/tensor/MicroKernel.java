@@ -1,0 +1,109 @@
+package org.xlstm4j.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The register-tiled inner kernel of the blocked matrix product: a tile of {@link #MR} rows by {@link #NR} columns of
+ * C accumulated in registers over a packed A micro-panel ({@code a[p*MR + r]}) and a packed B micro-panel
+ * ({@code b[p*NR + j]}). Every FMA of a matrix product in {@link CpuKernels} runs here.
+ *
+ * <p>Two shapes: 6×4 vectors on 512-bit SIMD (24 accumulators of the 32 zmm registers) and 6×2 vectors on narrower
+ * SIMD (12 of the 16 ymm registers), so the accumulators never spill.
+ */
+final class MicroKernel {
+    private MicroKernel() {}
+
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int L = S.length();
+    /** Rows of a tile. */
+    static final int MR = 6;
+    /** Vectors per tile row: 4 when the 32-register AVX-512 file holds 24 accumulators, else 2. */
+    static final int NV = L >= 16 ? 4 : 2;
+    /** Columns of a tile. */
+    static final int NR = NV * L;
+
+    /**
+     * C[MR, NR] (+)= A·B over {@code kc} steps: A packed as {@code a[ai + p*MR + r]}, B as {@code b[bi + p*NR + j]},
+     * C at {@code c[ci + r*ldc + j]}; {@code add} adds into C instead of overwriting it.
+     */
+    static void tile(float[] a, int ai, float[] b, int bi, int kc, float[] c, int ci, int ldc, boolean add) {
+        if (NV == 4) tile6x4(a, ai, b, bi, kc, c, ci, ldc, add);
+        else tile6x2(a, ai, b, bi, kc, c, ci, ldc, add);
+    }
+
+    private static void tile6x4(float[] a, int ai, float[] b, int bi, int kc, float[] c, int ci, int ldc, boolean add) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
+        FloatVector c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
+        FloatVector c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
+        for (int p = 0; p < kc; p++) {
+            int bo = bi + p * (4 * L), ao = ai + p * MR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bo);
+            FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
+            FloatVector b2 = FloatVector.fromArray(S, b, bo + 2 * L);
+            FloatVector b3 = FloatVector.fromArray(S, b, bo + 3 * L);
+            FloatVector x = FloatVector.broadcast(S, a[ao]);
+            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01); c02 = b2.fma(x, c02); c03 = b3.fma(x, c03);
+            x = FloatVector.broadcast(S, a[ao + 1]);
+            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11); c12 = b2.fma(x, c12); c13 = b3.fma(x, c13);
+            x = FloatVector.broadcast(S, a[ao + 2]);
+            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21); c22 = b2.fma(x, c22); c23 = b3.fma(x, c23);
+            x = FloatVector.broadcast(S, a[ao + 3]);
+            c30 = b0.fma(x, c30); c31 = b1.fma(x, c31); c32 = b2.fma(x, c32); c33 = b3.fma(x, c33);
+            x = FloatVector.broadcast(S, a[ao + 4]);
+            c40 = b0.fma(x, c40); c41 = b1.fma(x, c41); c42 = b2.fma(x, c42); c43 = b3.fma(x, c43);
+            x = FloatVector.broadcast(S, a[ao + 5]);
+            c50 = b0.fma(x, c50); c51 = b1.fma(x, c51); c52 = b2.fma(x, c52); c53 = b3.fma(x, c53);
+        }
+        store4(c, ci, add, c00, c01, c02, c03);
+        store4(c, ci + ldc, add, c10, c11, c12, c13);
+        store4(c, ci + 2 * ldc, add, c20, c21, c22, c23);
+        store4(c, ci + 3 * ldc, add, c30, c31, c32, c33);
+        store4(c, ci + 4 * ldc, add, c40, c41, c42, c43);
+        store4(c, ci + 5 * ldc, add, c50, c51, c52, c53);
+    }
+
+    private static void tile6x2(float[] a, int ai, float[] b, int bi, int kc, float[] c, int ci, int ldc, boolean add) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+        for (int p = 0; p < kc; p++) {
+            int bo = bi + p * (2 * L), ao = ai + p * MR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bo);
+            FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
+            FloatVector x = FloatVector.broadcast(S, a[ao]);
+            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, a[ao + 1]);
+            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, a[ao + 2]);
+            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, a[ao + 3]);
+            c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, a[ao + 4]);
+            c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(S, a[ao + 5]);
+            c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
+        }
+        store2(c, ci, add, c00, c01);
+        store2(c, ci + ldc, add, c10, c11);
+        store2(c, ci + 2 * ldc, add, c20, c21);
+        store2(c, ci + 3 * ldc, add, c30, c31);
+        store2(c, ci + 4 * ldc, add, c40, c41);
+        store2(c, ci + 5 * ldc, add, c50, c51);
+    }
+
+    private static void store4(float[] c, int i, boolean add, FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3) {
+        store2(c, i, add, v0, v1);
+        store2(c, i + 2 * L, add, v2, v3);
+    }
+
+    private static void store2(float[] c, int i, boolean add, FloatVector v0, FloatVector v1) {
+        if (add) {
+            v0 = v0.add(FloatVector.fromArray(S, c, i));
+            v1 = v1.add(FloatVector.fromArray(S, c, i + L));
+        }
+        v0.intoArray(c, i);
+        v1.intoArray(c, i + L);
+    }
+}
