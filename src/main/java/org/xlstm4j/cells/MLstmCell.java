@@ -1,5 +1,7 @@
 package org.xlstm4j.cells;
 
+import java.util.Arrays;
+
 /**
  * The mLSTM cell (spec §3) of one layer, in its three equivalent formulations, with hand-written backward passes:
  * <ul>
@@ -129,7 +131,7 @@ public final class MLstmCell {
         float iAct = (float) (Math.exp(igatePreact - stabilizer) * scale);         // i' · 1/sqrt(DHQK) (key scale)
         float[] c = s.c, n = s.n;
         double[] num = stepNum;
-        java.util.Arrays.fill(num, 0.0);
+        Arrays.fill(num, 0.0);
         double qn = 0;
         for (int a = 0; a < DK; a++) {
             float ka = iAct * k[qo + a];

@@ -43,7 +43,7 @@ public final class SLstmCell {
     // --- scratch
     private float[] preact;                   // full pre-activations x + R h + b of one step, [B, 4E]
     private float[] dhRec, dcNext, dnNext;    // backward: gradient reaching h_t, c_t, n_t from step t+1, [B, E]
-    private final float[] lanes = new float[LANES];
+    private final float[] lanes = new float[4 * LANES], ry = new float[4]; // dot4 scratch
 
     /**
      * An sLSTM cell with zero recurrent kernel and bias (load or initialize them through {@link #recurrentKernel()}
@@ -128,18 +128,21 @@ public final class SLstmCell {
         System.arraycopy(state.h, 0, h, 0, B * E);
     }
 
-    /** preact[b, g·E + h·DH + j] = x[b, t, ·] + Σ_k hPrev[b, h, k]·R[h, g, j, k] + bias — spec §2.1 / §2.2. */
+    /**
+     * preact[b, g·E + h·DH + j] = x[b, t, ·] + Σ_k hPrev[b, h, k]·R[h, g, j, k] + bias — spec §2.1 / §2.2.
+     * Four kernel rows at a time (rows r = g·DH + j of head h are contiguous over k), reused from L1 for all B rows.
+     */
     private void preactivations(float[] x, int T, int t, int B, float[] hPrev, int hPrevOff) {
         float[] R = recurrentKernel.data, bv = bias.data;
         int G = 4 * E;
         for (int hd = 0; hd < NH; hd++) {
-            for (int g = 0; g < 4; g++) {
-                for (int j = 0; j < DH; j++) {
-                    int row = ((hd * 4 + g) * DH + j) * DH; // R[h, g, j, :], contiguous over k
-                    int col = g * E + hd * DH + j;
-                    for (int b = 0; b < B; b++) {
-                        float ry = dot(hPrev, hPrevOff + b * E + hd * DH, R, row, DH);
-                        preact[b * G + col] = x[(b * T + t) * G + col] + ry + bv[col]; // raw = Wx + Ry + b
+            for (int r = 0; r < 4 * DH; r += 4) { // 4·DH rows per head, a multiple of 4
+                int rowOff = (hd * 4 * DH + r) * DH;
+                for (int b = 0; b < B; b++) {
+                    dot4(hPrev, hPrevOff + b * E + hd * DH, R, rowOff, DH);
+                    for (int q = 0; q < 4; q++) {
+                        int col = ((r + q) / DH) * E + hd * DH + (r + q) % DH; // row (g, j) → column g·E + h·DH + j
+                        preact[b * G + col] = x[(b * T + t) * G + col] + ry[q] + bv[col]; // raw = Wx + Ry + b
                     }
                 }
             }
@@ -155,7 +158,7 @@ public final class SLstmCell {
                                   int curOff, float[] hOut, float[] cOut, float[] nOut, float[] mOut, int actOff) {
         int G = 4 * E;
         // spec §2.5 (vanilla): "normalizer all zero" is tested over the whole [B, E] tensor, not per element
-        boolean firstStep = allZero(nPrev, prevOff, B * E);
+        boolean normalizerAllZero = allZero(nPrev, prevOff, B * E);
         for (int b = 0; b < B; b++) {
             for (int u = 0; u < E; u++) {
                 int p = b * G + u, s = b * E + u;
@@ -163,7 +166,7 @@ public final class SLstmCell {
                 float zgatePreact = preact[p + 2 * E], ogatePreact = preact[p + 3 * E];
                 float cP = cPrev[prevOff + s], nP = nPrev[prevOff + s];
                 float forgetLog = mPrev[prevOff + s] + Activations.logSigmoid(fgatePreact); // spec §2.1: logf = m + logσ(f̃)
-                float stabilizer = firstStep ? igatePreact : Math.max(igatePreact, forgetLog); // spec §2.1 / §2.5
+                float stabilizer = normalizerAllZero ? igatePreact : Math.max(igatePreact, forgetLog); // spec §2.1 / §2.5
                 float fExp = (float) Math.exp(forgetLog - stabilizer);
                 float iGate = Math.min((float) Math.exp(igatePreact - stabilizer), 1f); // spec §2.1: i' = min(exp(ĩ − m), 1)
                 float fGate = Math.min(fExp, 1f);                                     // spec §2.1: f' = min(exp(logf − m), 1)
@@ -203,9 +206,11 @@ public final class SLstmCell {
      * the adjoint autograd builds for m_t (−g_i'·i' − g_f'·f' + adjoint of logf_{t+1}) is that zero derivative, so
      * how torch.max splits it (whole to the larger argument, ½ each at a tie) and the first-step rule m = ĩ (which
      * routes it to ĩ) change nothing. The min(·, 1) guards never bind after the max (ĩ − m ≤ 0 exactly in IEEE
-     * arithmetic); torch.minimum's ½ tie rule could only matter where ĩ and logf agree to the last bit, a
-     * measure-zero case we ignore. On an all-zero first step f' may clamp (exp > 1); there it has zero slope
-     * (and with n = c = 0 no gradient reaches it anyway).
+     * arithmetic). Every step has i' = 1 or f' = 1 exactly; torch.minimum's ½ slope at that tie cancels too (the
+     * term it scales enters the gate and m with opposite signs and m passes it back to the same gate); only an
+     * exact tie ĩ == logf (both gates = 1 at once) would give a different split, a measure-zero case we ignore.
+     * SLstmGradientTest checks all this against a literal op-by-op autograd emulation. On an all-zero first step
+     * f' may clamp (exp > 1); there its slope is 0 (with zero n and c no gradient reaches it anyway).
      */
 
     /**
@@ -365,21 +370,43 @@ public final class SLstmCell {
     }
 
     /**
-     * Σ a[i]·b[i] over len elements. SIMD lanes are combined in a fixed order, so the result does not depend on
-     * whether the JIT has compiled the Vector API yet (step and forward agree bit for bit).
+     * ry[q] = Σ_i x[xOff + i]·w[wOff + q·len + i] for the four consecutive rows q = 0..3 of w. SIMD lanes are summed
+     * in a fixed order, so the result does not depend on whether the JIT has compiled the Vector API yet.
      */
-    private float dot(float[] a, int aOff, float[] b, int bOff, int len) {
+    private void dot4(float[] x, int xOff, float[] w, int wOff, int len) {
         int i = 0;
-        float sum = 0f;
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
         if (len >= LANES) {
-            FloatVector acc = FloatVector.zero(SPECIES);
-            for (; i <= len - LANES; i += LANES)
-                acc = FloatVector.fromArray(SPECIES, a, aOff + i).fma(FloatVector.fromArray(SPECIES, b, bOff + i), acc);
-            acc.intoArray(lanes, 0);
-            for (float v : lanes) sum += v;
+            FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+            for (; i <= len - LANES; i += LANES) {
+                FloatVector xv = FloatVector.fromArray(SPECIES, x, xOff + i);
+                a0 = FloatVector.fromArray(SPECIES, w, wOff + i).fma(xv, a0);
+                a1 = FloatVector.fromArray(SPECIES, w, wOff + len + i).fma(xv, a1);
+                a2 = FloatVector.fromArray(SPECIES, w, wOff + 2 * len + i).fma(xv, a2);
+                a3 = FloatVector.fromArray(SPECIES, w, wOff + 3 * len + i).fma(xv, a3);
+            }
+            a0.intoArray(lanes, 0);
+            a1.intoArray(lanes, LANES);
+            a2.intoArray(lanes, 2 * LANES);
+            a3.intoArray(lanes, 3 * LANES);
+            for (int l = 0; l < LANES; l++) {
+                s0 += lanes[l];
+                s1 += lanes[LANES + l];
+                s2 += lanes[2 * LANES + l];
+                s3 += lanes[3 * LANES + l];
+            }
         }
-        for (; i < len; i++) sum = Math.fma(a[aOff + i], b[bOff + i], sum);
-        return sum;
+        for (; i < len; i++) {
+            float xi = x[xOff + i];
+            s0 = Math.fma(xi, w[wOff + i], s0);
+            s1 = Math.fma(xi, w[wOff + len + i], s1);
+            s2 = Math.fma(xi, w[wOff + 2 * len + i], s2);
+            s3 = Math.fma(xi, w[wOff + 3 * len + i], s3);
+        }
+        ry[0] = s0;
+        ry[1] = s1;
+        ry[2] = s2;
+        ry[3] = s3;
     }
 
     /** y[i] += alpha·x[i] over len elements. */

@@ -1,7 +1,8 @@
 package org.xlstm4j.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.xlstm4j.UserError;
 import org.xlstm4j.io.DType;
@@ -20,7 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.EnumMap;
-import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -38,11 +39,15 @@ public final class InspectCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        Path configFile = path.resolve("config.json");
+        Map<String, String> config = Files.isDirectory(path) && Files.isRegularFile(configFile) ? readConfig(configFile) : null;
         try (TensorSource src = TensorSource.openCheckpoint(path)) {
             printSource(out, src);
         }
-        Path config = path.resolve("config.json");
-        if (Files.isDirectory(path) && Files.isRegularFile(config)) printConfig(out, config);
+        if (config != null) {
+            out.println("config.json:");
+            config.forEach((k, v) -> out.printf("  %s: %s%n", k, v));
+        }
         out.flush();
         return 0;
     }
@@ -77,22 +82,22 @@ public final class InspectCommand implements Callable<Integer> {
         out.printf("parameters: %s (%s bytes%s)%n", group(params), group(bytes), split.isEmpty() ? "" : "; " + split);
     }
 
-    private static void printConfig(PrintWriter out, Path config) {
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(config.toFile());
+    /** The top-level fields of config.json, values as written (numbers keep their text, e.g. 1e-06). */
+    private static Map<String, String> readConfig(Path config) {
+        Map<String, String> fields = new LinkedHashMap<>();
+        try (JsonParser p = new ObjectMapper().createParser(config.toFile())) {
+            if (p.nextToken() != JsonToken.START_OBJECT) throw new UserError(config + ": not a JSON object");
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String key = p.currentName();
+                JsonToken value = p.nextToken();
+                fields.put(key, value.isStructStart() ? p.readValueAsTree().toString() : p.getText());
+            }
         } catch (JsonProcessingException e) {
             throw new UserError(config + ": malformed JSON: " + e.getOriginalMessage().split("\n", 2)[0]);
         } catch (IOException e) {
             throw new UserError(config + ": cannot read: " + e.getMessage());
         }
-        if (root == null || !root.isObject()) throw new UserError(config + ": not a JSON object");
-        out.println("config.json:");
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            JsonNode v = e.getValue();
-            out.printf("  %s: %s%n", e.getKey(), v.isTextual() ? v.asText() : v.toString());
-        }
+        return fields;
     }
 
     private static String group(long n) {

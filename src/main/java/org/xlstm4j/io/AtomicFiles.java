@@ -94,7 +94,11 @@ public final class AtomicFiles {
             try {
                 rename(tempDir, target);
             } catch (IOException e) {
-                rename(old, target); // put the previous version back
+                try {
+                    rename(old, target); // put the previous version back
+                } catch (IOException restore) {
+                    e.addSuppressed(restore);
+                }
                 throw e;
             }
             fsyncDirectory(parentOf(target));

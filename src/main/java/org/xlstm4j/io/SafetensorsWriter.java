@@ -98,7 +98,7 @@ public final class SafetensorsWriter {
      */
     public SafetensorsWriter putRaw(String name, DType dtype, long[] shape, MemorySegment bytes) {
         long numel = numel(name, shape);
-        if (bytes.byteSize() != Math.multiplyExact(numel, (long) dtype.byteSize))
+        if (bytes.byteSize() != numel * dtype.byteSize)
             throw new IllegalArgumentException("tensor '" + name + "' has " + bytes.byteSize() + " bytes but " + dtype + " "
                     + Arrays.toString(shape) + " needs " + numel * dtype.byteSize);
         return addChecked(name, dtype, shape.clone(), bytes.byteSize(), bytes);
@@ -260,9 +260,13 @@ public final class SafetensorsWriter {
         if (shape.length > SafetensorsHeader.MAX_RANK)
             throw new IllegalArgumentException("tensor '" + name + "' has more than " + SafetensorsHeader.MAX_RANK + " dimensions");
         long n = 1;
-        for (long d : shape) {
+        for (long d : shape)
             if (d < 0) throw new IllegalArgumentException("tensor '" + name + "' has a negative dimension in " + Arrays.toString(shape));
-            n = Math.multiplyExact(n, d);
+        try {
+            for (long d : shape) n = Math.multiplyExact(n, d);
+            Math.multiplyExact(n, 8L); // the byte size of any dtype fits in a long
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("tensor '" + name + "' has a shape whose size overflows: " + Arrays.toString(shape));
         }
         return n;
     }

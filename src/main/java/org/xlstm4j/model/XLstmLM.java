@@ -131,6 +131,23 @@ public final class XLstmLM {
         return forward(ids, state.batch, 1, state);
     }
 
+    /**
+     * Feeds [B, T] tokens one at a time through the recurrent state (the generation path) and returns all logits
+     * [B, T, V] in a new array. {@code state}: null = zeros; otherwise continued and updated.
+     */
+    public float[] stepSequence(int[] idx, int B, int T, LMState state) {
+        LMState s = state != null ? state : newState(B);
+        int V = config.vocabSize;
+        float[] all = new float[B * T * V];
+        int[] tok = new int[B];
+        for (int t = 0; t < T; t++) {
+            for (int b = 0; b < B; b++) tok[b] = idx[b * T + t];
+            float[] l = step(tok, s);
+            for (int b = 0; b < B; b++) System.arraycopy(l, b * V, all, (b * T + t) * V, V);
+        }
+        return all;
+    }
+
     /** Mean cross-entropy of next-token targets [B, T] (−1 = ignored) without gradients. */
     public float loss(int[] inputs, int[] targets, int B, int T) {
         forward(inputs, B, T, null);

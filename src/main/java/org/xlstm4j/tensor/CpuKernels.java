@@ -17,7 +17,7 @@ public final class CpuKernels implements Kernels {
 
     private final int threads;
     private final WorkerPool pool;
-    private final Gemm gemm = new Gemm();
+    private final Gemm gemm;
     private final Gemv gemv = new Gemv();
 
     /** A backend using all available processors. */
@@ -27,8 +27,15 @@ public final class CpuKernels implements Kernels {
 
     /** A backend using {@code threads} threads (the caller's plus {@code threads - 1} workers); at least 1. */
     public CpuKernels(int threads) {
+        this(threads, MicroKernel.NV);
+    }
+
+    /** As {@link #CpuKernels(int)} with an explicit tile width of {@code nv} vectors (4 or 2), so tests reach both. */
+    CpuKernels(int threads, int nv) {
+        if (nv != 4 && nv != 2) throw new IllegalArgumentException("nv must be 4 or 2");
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.threads = threads;
+        this.gemm = new Gemm(nv);
         this.pool = new WorkerPool(threads, "xlstm-kernels");
         gemm.workspaces = new Gemm.Workspace[threads];
         for (int i = 0; i < threads; i++) gemm.workspaces[i] = new Gemm.Workspace();
@@ -75,6 +82,7 @@ public final class CpuKernels implements Kernels {
 
     private void runGemm(float[] a, int aOff, int aRs, int aCs, float[] b, int bOff, int bRs, int bCs,
                          float[] c, int cOff, int ldc, int I, int J, int P, boolean accumulate) {
+        if (I == 0 || J == 0) return;
         Gemm g = gemm;
         g.a = a; g.aOff = aOff; g.aRs = aRs; g.aCs = aCs;
         g.b = b; g.bOff = bOff; g.bRs = bRs; g.bCs = bCs;

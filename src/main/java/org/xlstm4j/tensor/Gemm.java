@@ -4,8 +4,6 @@ import jdk.incubator.vector.FloatVector;
 
 import static org.xlstm4j.tensor.MicroKernel.L;
 import static org.xlstm4j.tensor.MicroKernel.MR;
-import static org.xlstm4j.tensor.MicroKernel.NR;
-import static org.xlstm4j.tensor.MicroKernel.NV;
 import static org.xlstm4j.tensor.MicroKernel.S;
 
 /**
@@ -24,6 +22,8 @@ final class Gemm implements WorkerPool.Job {
     /** Columns per packed B block: KC·NC floats = 512 KiB stay in L2. */
     static final int NC = 512;
 
+    /** Vectors per tile row (4 or 2, see {@link MicroKernel}) and so columns per tile and B panel. */
+    final int nv, NR;
     float[] a, b, c;
     int aOff, aRs, aCs, bOff, bRs, bCs, cOff, ldc, I, J, P;
     boolean accumulate;
@@ -32,10 +32,19 @@ final class Gemm implements WorkerPool.Job {
     int parts;
     Workspace[] workspaces;
 
+    Gemm(int nv) {
+        this.nv = nv;
+        this.NR = nv * L;
+    }
+
     /** Per-thread packing buffers, grown on demand and reused across calls. */
     static final class Workspace {
-        float[] ap = new float[0], bp = new float[0];
-        final float[] tile = new float[MR * NR];
+        float[] ap = new float[0], bp = new float[0], tile = new float[0];
+
+        float[] tile(int n) {
+            if (tile.length < n) tile = new float[n];
+            return tile;
+        }
 
         float[] bp(int n) {
             if (bp.length < n) bp = new float[n];
@@ -91,10 +100,11 @@ final class Gemm implements WorkerPool.Job {
                         int jr = jc + q * NR, nr = Math.min(NR, jc + nc - jr);
                         int ci = cOff + ic * ldc + jr;
                         if (mr == MR && nr == NR) {
-                            MicroKernel.tile(ap, 0, bp, q * kc * NR, kc, c, ci, ldc, add);
+                            MicroKernel.tile(nv, ap, 0, bp, q * kc * NR, kc, c, ci, ldc, add);
                         } else {
-                            MicroKernel.tile(ap, 0, bp, q * kc * NR, kc, ws.tile, 0, NR, false);
-                            mergeTile(ws.tile, mr, nr, ci, add);
+                            float[] tile = ws.tile(MR * NR);
+                            MicroKernel.tile(nv, ap, 0, bp, q * kc * NR, kc, tile, 0, NR, false);
+                            mergeTile(tile, mr, nr, ci, add);
                         }
                     }
                 }
@@ -109,7 +119,7 @@ final class Gemm implements WorkerPool.Job {
             int src = bOff + pc * bRs + jr * bCs;
             if (bCs == 1 && nr == NR) {
                 for (int p = 0; p < kc; p++, src += bRs, dst += NR) {
-                    for (int v = 0; v < NV; v++) FloatVector.fromArray(S, b, src + v * L).intoArray(bp, dst + v * L);
+                    for (int v = 0; v < nv; v++) FloatVector.fromArray(S, b, src + v * L).intoArray(bp, dst + v * L);
                 }
             } else if (bCs == 1) {
                 for (int p = 0; p < kc; p++, src += bRs, dst += NR) {

@@ -18,17 +18,15 @@ final class MicroKernel {
     static final int L = S.length();
     /** Rows of a tile. */
     static final int MR = 6;
-    /** Vectors per tile row: 4 when the 32-register AVX-512 file holds 24 accumulators, else 2. */
+    /** Vectors per tile row on this machine: 4 when the 32-register AVX-512 file holds 24 accumulators, else 2. */
     static final int NV = L >= 16 ? 4 : 2;
-    /** Columns of a tile. */
-    static final int NR = NV * L;
 
     /**
-     * C[MR, NR] (+)= A·B over {@code kc} steps: A packed as {@code a[ai + p*MR + r]}, B as {@code b[bi + p*NR + j]},
-     * C at {@code c[ci + r*ldc + j]}; {@code add} adds into C instead of overwriting it.
+     * C[MR, nv·L] (+)= A·B over {@code kc} steps, {@code nv} (4 or 2) vectors wide: A packed as {@code a[ai + p*MR + r]},
+     * B as {@code b[bi + p*nv*L + j]}, C at {@code c[ci + r*ldc + j]}; {@code add} adds into C instead of overwriting it.
      */
-    static void tile(float[] a, int ai, float[] b, int bi, int kc, float[] c, int ci, int ldc, boolean add) {
-        if (NV == 4) tile6x4(a, ai, b, bi, kc, c, ci, ldc, add);
+    static void tile(int nv, float[] a, int ai, float[] b, int bi, int kc, float[] c, int ci, int ldc, boolean add) {
+        if (nv == 4) tile6x4(a, ai, b, bi, kc, c, ci, ldc, add);
         else tile6x2(a, ai, b, bi, kc, c, ci, ldc, add);
     }
 
@@ -56,12 +54,30 @@ final class MicroKernel {
             x = FloatVector.broadcast(S, a[ao + 5]);
             c50 = b0.fma(x, c50); c51 = b1.fma(x, c51); c52 = b2.fma(x, c52); c53 = b3.fma(x, c53);
         }
-        store4(c, ci, add, c00, c01, c02, c03);
-        store4(c, ci + ldc, add, c10, c11, c12, c13);
-        store4(c, ci + 2 * ldc, add, c20, c21, c22, c23);
-        store4(c, ci + 3 * ldc, add, c30, c31, c32, c33);
-        store4(c, ci + 4 * ldc, add, c40, c41, c42, c43);
-        store4(c, ci + 5 * ldc, add, c50, c51, c52, c53);
+        c00.add(add ? FloatVector.fromArray(S, c, ci) : z).intoArray(c, ci);
+        c01.add(add ? FloatVector.fromArray(S, c, ci + L) : z).intoArray(c, ci + L);
+        c02.add(add ? FloatVector.fromArray(S, c, ci + 2 * L) : z).intoArray(c, ci + 2 * L);
+        c03.add(add ? FloatVector.fromArray(S, c, ci + 3 * L) : z).intoArray(c, ci + 3 * L);
+        c10.add(add ? FloatVector.fromArray(S, c, ci + ldc) : z).intoArray(c, ci + ldc);
+        c11.add(add ? FloatVector.fromArray(S, c, ci + ldc + L) : z).intoArray(c, ci + ldc + L);
+        c12.add(add ? FloatVector.fromArray(S, c, ci + ldc + 2 * L) : z).intoArray(c, ci + ldc + 2 * L);
+        c13.add(add ? FloatVector.fromArray(S, c, ci + ldc + 3 * L) : z).intoArray(c, ci + ldc + 3 * L);
+        c20.add(add ? FloatVector.fromArray(S, c, ci + 2 * ldc) : z).intoArray(c, ci + 2 * ldc);
+        c21.add(add ? FloatVector.fromArray(S, c, ci + 2 * ldc + L) : z).intoArray(c, ci + 2 * ldc + L);
+        c22.add(add ? FloatVector.fromArray(S, c, ci + 2 * ldc + 2 * L) : z).intoArray(c, ci + 2 * ldc + 2 * L);
+        c23.add(add ? FloatVector.fromArray(S, c, ci + 2 * ldc + 3 * L) : z).intoArray(c, ci + 2 * ldc + 3 * L);
+        c30.add(add ? FloatVector.fromArray(S, c, ci + 3 * ldc) : z).intoArray(c, ci + 3 * ldc);
+        c31.add(add ? FloatVector.fromArray(S, c, ci + 3 * ldc + L) : z).intoArray(c, ci + 3 * ldc + L);
+        c32.add(add ? FloatVector.fromArray(S, c, ci + 3 * ldc + 2 * L) : z).intoArray(c, ci + 3 * ldc + 2 * L);
+        c33.add(add ? FloatVector.fromArray(S, c, ci + 3 * ldc + 3 * L) : z).intoArray(c, ci + 3 * ldc + 3 * L);
+        c40.add(add ? FloatVector.fromArray(S, c, ci + 4 * ldc) : z).intoArray(c, ci + 4 * ldc);
+        c41.add(add ? FloatVector.fromArray(S, c, ci + 4 * ldc + L) : z).intoArray(c, ci + 4 * ldc + L);
+        c42.add(add ? FloatVector.fromArray(S, c, ci + 4 * ldc + 2 * L) : z).intoArray(c, ci + 4 * ldc + 2 * L);
+        c43.add(add ? FloatVector.fromArray(S, c, ci + 4 * ldc + 3 * L) : z).intoArray(c, ci + 4 * ldc + 3 * L);
+        c50.add(add ? FloatVector.fromArray(S, c, ci + 5 * ldc) : z).intoArray(c, ci + 5 * ldc);
+        c51.add(add ? FloatVector.fromArray(S, c, ci + 5 * ldc + L) : z).intoArray(c, ci + 5 * ldc + L);
+        c52.add(add ? FloatVector.fromArray(S, c, ci + 5 * ldc + 2 * L) : z).intoArray(c, ci + 5 * ldc + 2 * L);
+        c53.add(add ? FloatVector.fromArray(S, c, ci + 5 * ldc + 3 * L) : z).intoArray(c, ci + 5 * ldc + 3 * L);
     }
 
     private static void tile6x2(float[] a, int ai, float[] b, int bi, int kc, float[] c, int ci, int ldc, boolean add) {
@@ -85,25 +101,17 @@ final class MicroKernel {
             x = FloatVector.broadcast(S, a[ao + 5]);
             c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
         }
-        store2(c, ci, add, c00, c01);
-        store2(c, ci + ldc, add, c10, c11);
-        store2(c, ci + 2 * ldc, add, c20, c21);
-        store2(c, ci + 3 * ldc, add, c30, c31);
-        store2(c, ci + 4 * ldc, add, c40, c41);
-        store2(c, ci + 5 * ldc, add, c50, c51);
-    }
-
-    private static void store4(float[] c, int i, boolean add, FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3) {
-        store2(c, i, add, v0, v1);
-        store2(c, i + 2 * L, add, v2, v3);
-    }
-
-    private static void store2(float[] c, int i, boolean add, FloatVector v0, FloatVector v1) {
-        if (add) {
-            v0 = v0.add(FloatVector.fromArray(S, c, i));
-            v1 = v1.add(FloatVector.fromArray(S, c, i + L));
-        }
-        v0.intoArray(c, i);
-        v1.intoArray(c, i + L);
+        c00.add(add ? FloatVector.fromArray(S, c, ci) : z).intoArray(c, ci);
+        c01.add(add ? FloatVector.fromArray(S, c, ci + L) : z).intoArray(c, ci + L);
+        c10.add(add ? FloatVector.fromArray(S, c, ci + ldc) : z).intoArray(c, ci + ldc);
+        c11.add(add ? FloatVector.fromArray(S, c, ci + ldc + L) : z).intoArray(c, ci + ldc + L);
+        c20.add(add ? FloatVector.fromArray(S, c, ci + 2 * ldc) : z).intoArray(c, ci + 2 * ldc);
+        c21.add(add ? FloatVector.fromArray(S, c, ci + 2 * ldc + L) : z).intoArray(c, ci + 2 * ldc + L);
+        c30.add(add ? FloatVector.fromArray(S, c, ci + 3 * ldc) : z).intoArray(c, ci + 3 * ldc);
+        c31.add(add ? FloatVector.fromArray(S, c, ci + 3 * ldc + L) : z).intoArray(c, ci + 3 * ldc + L);
+        c40.add(add ? FloatVector.fromArray(S, c, ci + 4 * ldc) : z).intoArray(c, ci + 4 * ldc);
+        c41.add(add ? FloatVector.fromArray(S, c, ci + 4 * ldc + L) : z).intoArray(c, ci + 4 * ldc + L);
+        c50.add(add ? FloatVector.fromArray(S, c, ci + 5 * ldc) : z).intoArray(c, ci + 5 * ldc);
+        c51.add(add ? FloatVector.fromArray(S, c, ci + 5 * ldc + L) : z).intoArray(c, ci + 5 * ldc + L);
     }
 }

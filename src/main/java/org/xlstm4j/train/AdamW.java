@@ -3,11 +3,10 @@ package org.xlstm4j.train;
 import org.xlstm4j.UserError;
 import org.xlstm4j.io.SafetensorsException;
 import org.xlstm4j.io.SafetensorsFile;
+import org.xlstm4j.io.SafetensorsWriter;
 import org.xlstm4j.model.Param;
 
-import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -86,15 +85,15 @@ public final class AdamW {
         }
     }
 
-    /** Writes the optimizer state to a safetensors file (fsynced). */
-    public void save(Path file) throws IOException {
-        LinkedHashMap<String, SafetensorsOut.Tensor> out = new LinkedHashMap<>();
-        for (int i = 0; i < params.length; i++) {
-            out.put(params[i].name + ".exp_avg", new SafetensorsOut.Tensor(params[i].shape, m[i]));
-            out.put(params[i].name + ".exp_avg_sq", new SafetensorsOut.Tensor(params[i].shape, v[i]));
-        }
-        SafetensorsOut.writeF32(file, out, Map.of("format", "xlstm4j-adamw", "step", Long.toString(t),
+    /** Writes the optimizer state to a safetensors file (atomically and fsynced; {@link SafetensorsException} on failure). */
+    public void save(Path file) {
+        SafetensorsWriter w = new SafetensorsWriter().metadata(Map.of("format", "xlstm4j-adamw", "step", Long.toString(t),
                 "betas", beta1 + "," + beta2, "eps", Double.toString(eps), "weight_decay", Double.toString(weightDecay)));
+        for (int i = 0; i < params.length; i++) {
+            w.putFloats(params[i].name + ".exp_avg", m[i], params[i].shape);
+            w.putFloats(params[i].name + ".exp_avg_sq", v[i], params[i].shape);
+        }
+        w.write(file);
     }
 
     /** Restores the state written by {@link #save}; every parameter must be present with the same size. */

@@ -1,33 +1,36 @@
 package org.xlstm4j.train;
 
 import org.xlstm4j.UserError;
+import org.xlstm4j.io.AtomicFiles;
 
 import java.io.IOException;
-import java.nio.file.*;
-import java.util.ArrayList;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.stream.Stream;
 
 /**
  * The crash-safe checkpoint folder {@code <run>/checkpoint}.
  *
- * <p>Writing ({@link #write}): the contents go into a fresh {@code <run>/checkpoint.tmp-<random>}; every file and the
- * folder are fsynced; the current {@code checkpoint} (if any) is renamed to {@code checkpoint.old-<random>}; the new
- * folder is renamed to {@code checkpoint}; the run folder is fsynced; the old folder is deleted. Renames within one
- * folder are atomic, so at every moment a complete checkpoint exists on disk: before the second rename it is the old
- * one (under {@code checkpoint} or {@code checkpoint.old-*}), after it the new one.
+ * <p>Writing ({@link #write}), with {@link AtomicFiles}: the contents go into a fresh
+ * {@code <run>/.checkpoint.tmp-<random>}; every file and folder in it is fsynced; the current {@code checkpoint} (if
+ * any) is renamed to {@code .checkpoint.old-<random>}; the new folder is renamed to {@code checkpoint}; the run folder
+ * is fsynced; the old folder is deleted. Renames within one folder are atomic, so at every moment a complete
+ * checkpoint exists on disk: until the second rename the old one (as {@code checkpoint} or {@code .checkpoint.old-*}),
+ * after it the new one.
  *
- * <p>Recovery ({@link #latest}): if {@code checkpoint} is missing but a {@code checkpoint.old-*} exists, the crash hit
- * between the two renames and the old folder is renamed back (the complete-but-unpublished new one is discarded). Any
- * {@code checkpoint.tmp-*} (possibly partial) and, once {@code checkpoint} exists, any {@code checkpoint.old-*} are
- * deleted.
+ * <p>Recovery ({@link #latest}): if {@code checkpoint} is missing but a {@code .checkpoint.old-*} exists, the crash
+ * hit between the two renames and the old folder is renamed back (the new one is discarded). Leftover
+ * {@code .checkpoint.tmp-*} folders (possibly partial) and, once {@code checkpoint} exists, {@code .checkpoint.old-*}
+ * folders are deleted.
  */
 public final class Checkpoints {
     /** Name of the checkpoint folder inside a run folder. */
     public static final String DIR = "checkpoint";
     /** Optimizer state file inside a checkpoint folder. */
     public static final String OPTIMIZER = "optimizer.safetensors";
-    private static final String TMP = DIR + ".tmp-", OLD = DIR + ".old-";
+    private static final String TMP = "." + DIR + ".tmp-", OLD = "." + DIR + ".old-";   // AtomicFiles' sibling names
 
     private Checkpoints() {}
 
@@ -39,22 +42,13 @@ public final class Checkpoints {
 
     /** Atomically replaces {@code <runDir>/checkpoint} with a folder filled by {@code contents}; returns its path. */
     public static Path write(Path runDir, Contents contents) throws IOException {
-        Path tmp = runDir.resolve(TMP + DiskOps.randomSuffix());
         Path target = runDir.resolve(DIR);
+        Path tmp = AtomicFiles.createTempDirectory(target);
         try {
-            Files.createDirectory(tmp);
             contents.writeInto(tmp);
-            DiskOps.fsyncTree(tmp);
-            Path old = null;
-            if (Files.exists(target)) {
-                old = runDir.resolve(OLD + DiskOps.randomSuffix());
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-            }
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            DiskOps.fsyncDir(runDir);
-            if (old != null) DiskOps.deleteRecursively(old);
+            AtomicFiles.moveDirectory(tmp, target);
         } catch (IOException | RuntimeException e) {
-            DiskOps.deleteRecursively(tmp);
+            AtomicFiles.deleteRecursively(tmp);
             throw e;
         }
         return target;
@@ -90,21 +84,21 @@ public final class Checkpoints {
             for (Path p : entries) {
                 if (p.getFileName().toString().startsWith(OLD)) {
                     Files.move(p, target, StandardCopyOption.ATOMIC_MOVE);
-                    DiskOps.fsyncDir(runDir);
+                    AtomicFiles.fsyncDirectory(runDir);
                     break;
                 }
             }
         }
         for (Path p : entries) {
             String name = p.getFileName().toString();
-            if ((name.startsWith(TMP) || name.startsWith(OLD)) && Files.exists(p)) DiskOps.deleteRecursively(p);
+            if (name.startsWith(TMP) || name.startsWith(OLD)) AtomicFiles.deleteRecursively(p);
         }
     }
 
     private static List<Path> list(Path runDir) throws IOException {
         if (!Files.isDirectory(runDir)) return List.of();
         try (Stream<Path> s = Files.list(runDir)) {
-            return new ArrayList<>(s.sorted().toList());
+            return s.sorted().toList();
         }
     }
 }

@@ -7,11 +7,11 @@ import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
+import org.xlstm4j.io.AtomicFiles;
 
 import java.io.IOException;
-import java.nio.file.Files;
+import java.nio.channels.Channels;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /** {@code loss.png}: training and validation loss against step, drawn headless with JFreeChart. */
 public final class LossChart {
@@ -20,7 +20,7 @@ public final class LossChart {
 
     private LossChart() {}
 
-    /** Draws the curves of {@code log} into {@code png} (written to a temporary file, then renamed over it). */
+    /** Draws the curves of {@code log} into {@code png} (atomically: a reader never sees a partial image). */
     public static void write(Path png, MetricsLog log, String title) throws IOException {
         System.setProperty("java.awt.headless", "true");
         XYSeriesCollection data = new XYSeriesCollection();
@@ -29,13 +29,7 @@ public final class LossChart {
         JFreeChart chart = ChartFactory.createXYLineChart(title, "step", "loss (nats/token)", data,
                 PlotOrientation.VERTICAL, true, false, false);
         ((NumberAxis) chart.getXYPlot().getRangeAxis()).setAutoRangeIncludesZero(false);
-        Path tmp = png.resolveSibling(png.getFileName() + ".tmp-" + DiskOps.randomSuffix());
-        try {
-            ChartUtils.saveChartAsPNG(tmp.toFile(), chart, 900, 540);
-            Files.move(tmp, png, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.write(png, out -> ChartUtils.writeChartAsPNG(Channels.newOutputStream(out), chart, 900, 540));
     }
 
     private static XYSeries series(String name, MetricsLog.Series s) {

@@ -2,6 +2,7 @@ package org.xlstm4j.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.xlstm4j.io.AtomicFiles;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -75,7 +76,7 @@ public final class MetricsLog implements AutoCloseable {
             if (o.has("loss")) train.add(o.get("step").asInt(), o.get("loss").asDouble());
             if (o.has("val_loss")) val.add(o.get("step").asInt(), o.get("val_loss").asDouble());
         }
-        DiskOps.writeAtomically(file, kept.toString());
+        AtomicFiles.writeString(file, kept.toString());
         log = new MetricsLog(Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.APPEND));
         for (int i = 0; i < train.n; i++) log.train.add(train.x[i], train.y[i]);
         for (int i = 0; i < val.n; i++) log.val.add(val.x[i], val.y[i]);

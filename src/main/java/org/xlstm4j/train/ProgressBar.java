@@ -7,8 +7,9 @@ import java.util.Locale;
 
 /**
  * Training progress on a terminal. Interactive: one line redrawn in place with {@code \r} (at most 10 times a
- * second): step/total, a bar, loss, tokens/s and ETA. Otherwise (piped, CI): a plain line every {@code logInterval}
- * steps. Evaluations, checkpoints and warnings always get a line of their own.
+ * second): step/total, a bar, loss (exponential moving average), tokens/s and ETA. Otherwise (piped, CI): a plain line
+ * every {@code logInterval} steps with the mean loss since the previous line. Evaluations, checkpoints and warnings
+ * always get a line of their own.
  */
 public final class ProgressBar implements TrainListener {
     private static final int WIDTH = 24;
@@ -16,7 +17,8 @@ public final class ProgressBar implements TrainListener {
     private final boolean interactive;
     private int logInterval = 1, startStep;
     private long startNanos, lastDraw;
-    private double smoothLoss = Double.NaN, smoothTps = Double.NaN;
+    private double smoothLoss = Double.NaN, smoothTps = Double.NaN, lossSum;
+    private int lossCount;
     private boolean lineOpen;
 
     /** A progress display writing to {@code out}; {@code interactive} selects in-place redraws. */
@@ -45,6 +47,8 @@ public final class ProgressBar implements TrainListener {
     @Override public void onStep(int step, int totalSteps, double loss, double lr, double gradNorm, double tokensPerSecond) {
         smoothLoss = Double.isNaN(smoothLoss) ? loss : 0.9 * smoothLoss + 0.1 * loss;
         smoothTps = Double.isNaN(smoothTps) ? tokensPerSecond : 0.9 * smoothTps + 0.1 * tokensPerSecond;
+        lossSum += loss;
+        lossCount++;
         long now = System.nanoTime();
         double perStep = (now - startNanos) / 1e9 / Math.max(1, step - startStep);
         double eta = perStep * (totalSteps - step);
@@ -59,7 +63,9 @@ public final class ProgressBar implements TrainListener {
             lineOpen = true;
         } else if (step % logInterval == 0 || step == totalSteps) {
             out.printf(Locale.ROOT, "step %d/%d | loss %.4f | lr %.2e | grad norm %.3f | %,.0f tok/s | ETA %s%n",
-                    step, totalSteps, loss, lr, gradNorm, tokensPerSecond, duration(eta));
+                    step, totalSteps, lossSum / lossCount, lr, gradNorm, smoothTps, duration(eta));
+            lossSum = 0;
+            lossCount = 0;
         }
     }
 

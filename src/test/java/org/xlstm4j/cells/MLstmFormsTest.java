@@ -5,6 +5,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 import org.xlstm4j.cells.MLstmTestSupport.Inputs;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.xlstm4j.cells.MLstmTestSupport.*;
 
@@ -119,6 +121,40 @@ class MLstmFormsTest {
         cell.forwardChunkwise(in.q, in.k, in.v, in.ig, in.fg, hA, B, T, 4, s3);
         cell.forwardChunkwise(in.q, in.k, in.v, in.ig, in.fg, hB, B, T, 4, null);
         assertLe("after reset", relErr(hA, hB), 0);
+    }
+
+    /** One cell reused across shapes and forms gives bit-identical results to fresh cells (buffers grow and shrink). */
+    @Test
+    void buffersAreReusedAcrossShapes() {
+        MLstmCell reused = new MLstmCell(2, 6, 4);
+        assertThrows(IllegalStateException.class, () -> reused.backward(new float[0], new float[0], new float[0],
+                new float[0], new float[0], new float[0]));
+        int[][] shapes = {{2, 30, 8}, {1, 5, 3}, {3, 17, 64}, {1, 1, 1}};
+        for (int[] sh : shapes) {
+            int B = sh[0], T = sh[1], chunk = sh[2];
+            Inputs in = Inputs.random(B * 100 + T, B, 2, T, 6, 4, 0, 3, -4, 8);
+            float[] R = in.newH();
+            fillGaussian(new java.util.SplittableRandom(T), R, 1.0);
+            for (boolean parallel : new boolean[]{true, false}) {
+                float[][] got = run(reused, in, R, parallel, chunk), want = run(new MLstmCell(2, 6, 4), in, R, parallel, chunk);
+                for (int i = 0; i < got.length; i++) assertArrayEquals(want[i], got[i], 0f);
+            }
+        }
+        // a step() in between: the next backward has no forward to differentiate
+        MLstmState s = MLstmState.zeros(1, 2, 6, 4);
+        reused.step(new float[12], new float[12], new float[8], new float[2], new float[2], new float[8], 1, s);
+        assertThrows(IllegalStateException.class, () -> reused.backward(new float[0], new float[0], new float[0],
+                new float[0], new float[0], new float[0]));
+    }
+
+    private static float[][] run(MLstmCell cell, Inputs in, float[] R, boolean parallel, int chunk) {
+        float[] h = in.newH();
+        if (parallel) cell.forwardParallel(in.q, in.k, in.v, in.ig, in.fg, h, in.B, in.T);
+        else cell.forwardChunkwise(in.q, in.k, in.v, in.ig, in.fg, h, in.B, in.T, chunk, null);
+        float[][] g = {h, new float[in.q.length], new float[in.k.length], new float[in.v.length],
+                new float[in.ig.length], new float[in.fg.length]};
+        cell.backward(R, g[1], g[2], g[3], g[4], g[5]);
+        return g;
     }
 
     private static void assertStatesClose(MLstmState a, MLstmState ref) {

@@ -98,18 +98,30 @@ final class MLstmTestSupport {
         return x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x));
     }
 
-    /** Parallel form (spec §3.3) in double with full T×T matrices, row-max stabilizer, eps 1e-6. */
+    static double[] toDouble(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) d[i] = a[i];
+        return d;
+    }
+
+    /** Parallel form (spec §3.3) in double from float inputs. */
     static double[] referenceParallel(Inputs in) {
-        int T = in.T, DK = in.DK, DV = in.DV;
-        double eps = 1e-6, s = 1 / Math.sqrt(DK);
-        double[] h = new double[in.B * in.NH * T * DV];
-        for (int bh = 0; bh < in.B * in.NH; bh++) {
+        return referenceParallel(in.B, in.NH, in.T, in.DK, in.DV, toDouble(in.q), toDouble(in.k), toDouble(in.v),
+                toDouble(in.ig), toDouble(in.fg), 1e-6);
+    }
+
+    /** Parallel form (spec §3.3) in double with full T×T matrices, row-max stabilizer. */
+    static double[] referenceParallel(int B, int NH, int T, int DK, int DV,
+                                      double[] q, double[] k, double[] v, double[] ig, double[] fg, double eps) {
+        double s = 1 / Math.sqrt(DK);
+        double[] h = new double[B * NH * T * DV];
+        for (int bh = 0; bh < B * NH; bh++) {
             double[] cum = new double[T + 1];
-            for (int t = 0; t < T; t++) cum[t + 1] = cum[t] + logSigmoid(in.fg[bh * T + t]);
+            for (int t = 0; t < T; t++) cum[t + 1] = cum[t] + logSigmoid(fg[bh * T + t]);
             double[][] logD = new double[T][T];
             for (int t = 0; t < T; t++)
                 for (int j = 0; j < T; j++)
-                    logD[t][j] = j <= t ? cum[t + 1] - cum[j + 1] + in.ig[bh * T + j] : Double.NEGATIVE_INFINITY;
+                    logD[t][j] = j <= t ? cum[t + 1] - cum[j + 1] + ig[bh * T + j] : Double.NEGATIVE_INFINITY;
             for (int t = 0; t < T; t++) {
                 double m = Double.NEGATIVE_INFINITY;
                 for (int j = 0; j < T; j++) m = Math.max(m, logD[t][j]);
@@ -117,14 +129,14 @@ final class MLstmTestSupport {
                 double sum = 0;
                 for (int j = 0; j <= t; j++) {
                     double qk = 0;
-                    for (int a = 0; a < DK; a++) qk += (double) in.q[(bh * T + t) * DK + a] * in.k[(bh * T + j) * DK + a];
+                    for (int a = 0; a < DK; a++) qk += q[(bh * T + t) * DK + a] * k[(bh * T + j) * DK + a];
                     c[j] = qk * s * Math.exp(logD[t][j] - m);
                     sum += c[j];
                 }
                 double norm = Math.max(Math.abs(sum), Math.exp(-m)) + eps;
                 for (int d = 0; d < DV; d++) {
                     double x = 0;
-                    for (int j = 0; j <= t; j++) x += c[j] * in.v[(bh * T + j) * DV + d];
+                    for (int j = 0; j <= t; j++) x += c[j] * v[(bh * T + j) * DV + d];
                     h[(bh * T + t) * DV + d] = x / norm;
                 }
             }
@@ -134,24 +146,41 @@ final class MLstmTestSupport {
 
     /** Stabilized recurrence (spec §3.2) in double from the zero state; returns h, and C, n, m via the arrays. */
     static double[] referenceRecurrent(Inputs in, double[] finalC, double[] finalN, double[] finalM) {
-        int T = in.T, DK = in.DK, DV = in.DV;
-        double eps = 1e-6, s = 1 / Math.sqrt(DK);
-        double[] h = new double[in.B * in.NH * T * DV];
-        for (int bh = 0; bh < in.B * in.NH; bh++) {
+        return referenceRecurrent(in.B, in.NH, in.T, in.DK, in.DV, toDouble(in.q), toDouble(in.k), toDouble(in.v),
+                toDouble(in.ig), toDouble(in.fg), null, 1e-6, finalC, finalN, finalM);
+    }
+
+    /**
+     * Stabilized recurrence (spec §3.2) in double from {@code init} (null = zeros, m = 0); returns h and, where the
+     * arrays are non-null, the final C [B·NH, DK, DV], n [B·NH, DK], m [B·NH].
+     */
+    static double[] referenceRecurrent(int B, int NH, int T, int DK, int DV, double[] q, double[] k, double[] v,
+                                       double[] ig, double[] fg, MLstmState init, double eps,
+                                       double[] finalC, double[] finalN, double[] finalM) {
+        double s = 1 / Math.sqrt(DK);
+        double[] h = new double[B * NH * T * DV];
+        for (int bh = 0; bh < B * NH; bh++) {
             double[][] C = new double[DK][DV];
             double[] n = new double[DK];
             double m = 0;
+            if (init != null) {
+                for (int a = 0; a < DK; a++) {
+                    for (int d = 0; d < DV; d++) C[a][d] = init.c[(bh * DK + a) * DV + d];
+                    n[a] = init.n[bh * DK + a];
+                }
+                m = init.m[bh];
+            }
             for (int t = 0; t < T; t++) {
-                double lf = logSigmoid(in.fg[bh * T + t]), it = in.ig[bh * T + t];
+                double lf = logSigmoid(fg[bh * T + t]), it = ig[bh * T + t];
                 double mNew = Math.max(lf + m, it);
                 double f = Math.exp(lf + m - mNew), i = Math.exp(it - mNew);
                 m = mNew;
                 double qn = 0;
                 double[] num = new double[DV];
                 for (int a = 0; a < DK; a++) {
-                    double ka = in.k[(bh * T + t) * DK + a] * s, qa = in.q[(bh * T + t) * DK + a];
+                    double ka = k[(bh * T + t) * DK + a] * s, qa = q[(bh * T + t) * DK + a];
                     for (int d = 0; d < DV; d++) {
-                        C[a][d] = f * C[a][d] + i * ka * in.v[(bh * T + t) * DV + d];
+                        C[a][d] = f * C[a][d] + i * ka * v[(bh * T + t) * DV + d];
                         num[d] += qa * C[a][d];
                     }
                     n[a] = f * n[a] + i * ka;

@@ -78,7 +78,7 @@ class SLstmCellTest {
         for (int B : new int[] {1, 3})
             for (int T : new int[] {1, 2, 17})
                 for (int NH : new int[] {1, 4})
-                    for (int DH : new int[] {1, 8, 16})
+                    for (int DH : new int[] {1, 8, 16, 20})
                         for (int init = 0; init < 3; init++) { // 0: zeros (null), 1: random state, 2: some n = 0
                             Setup s = new Setup(NH, DH, rnd, 1.0 / Math.sqrt(DH));
                             int E = s.E;

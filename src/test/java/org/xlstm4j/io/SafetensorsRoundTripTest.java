@@ -190,6 +190,8 @@ class SafetensorsRoundTripTest {
         assertThrows(IllegalArgumentException.class, () -> w.putRaw("r", DType.F32, new long[]{3},
                 MemorySegment.ofArray(new byte[8])), "raw size mismatch");
         assertThrows(IllegalArgumentException.class, () -> w.metadata("k", null), "null metadata value");
+        assertThrows(IllegalArgumentException.class, () -> w.putRaw("o", DType.F64, new long[]{1L << 40, 1L << 23},
+                MemorySegment.ofArray(new byte[8])), "overflowing shape");
         assertEquals(1, w.size());
     }
 
@@ -206,6 +208,32 @@ class SafetensorsRoundTripTest {
             SafetensorsException closed = assertThrows(SafetensorsException.class, () -> f.segment("f"));
             assertTrue(closed.getMessage().contains("closed"));
             f.close(); // idempotent
+        }
+    }
+
+    /**
+     * A 5 GB BF16 file (sparse on disk) opens at once: tensors are mapped, not copied, and one larger than a Java
+     * array is still addressable through its segment.
+     */
+    @Test void multiGigabyteFileOpensWithoutCopying() throws IOException {
+        long rows = 65_536, cols = 40_000, bigBytes = rows * cols * 2;   // 2.6e9 elements > Integer.MAX_VALUE
+        String header = "{\"big\":{\"dtype\":\"BF16\",\"shape\":[" + rows + "," + cols + "],\"data_offsets\":[0," + bigBytes + "]},"
+                + "\"tail\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[" + bigBytes + "," + (bigBytes + 4) + "]}}";
+        byte[] head = IoFixtures.file(header, new byte[0]);
+        Path file = dir.resolve("huge.safetensors");
+        try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(head));
+            ch.write(java.nio.ByteBuffer.wrap(new byte[]{0, 0, (byte) 0x80, 0x3f}), head.length + bigBytes); // 1.0f, leaves a hole
+        }
+        long t0 = System.nanoTime();
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            assertTrue(System.nanoTime() - t0 < 2_000_000_000L, "opening must not read the data");
+            assertEquals(bigBytes, f.segment("big").byteSize());
+            assertEquals(0, f.segment("big").get(LittleEndian.I16, bigBytes - 2));
+            assertArrayEquals(new float[]{1f}, f.floats("tail"));
+            SafetensorsException e = assertThrows(SafetensorsException.class, () -> f.floats("big"));
+            assertTrue(e.getMessage().contains("too many for one Java array"), e.getMessage());
         }
     }
 

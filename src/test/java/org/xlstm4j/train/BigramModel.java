@@ -1,14 +1,13 @@
 package org.xlstm4j.train;
 
 import org.xlstm4j.io.SafetensorsFile;
+import org.xlstm4j.io.SafetensorsWriter;
 import org.xlstm4j.model.Param;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 /** Test double: a bigram language model, logits(x) = W[x] + b, trained with softmax cross-entropy. */
@@ -70,10 +69,8 @@ final class BigramModel implements TrainableModel {
 
     @Override public void saveCheckpoint(Path dir) throws IOException {
         Files.writeString(dir.resolve("config.json"), "{\"vocab\": " + vocab + "}");
-        LinkedHashMap<String, SafetensorsOut.Tensor> t = new LinkedHashMap<>();
-        t.put(w.name, new SafetensorsOut.Tensor(w.shape, w.data));
-        t.put(b.name, new SafetensorsOut.Tensor(b.shape, b.data));
-        SafetensorsOut.writeF32(dir.resolve("model.safetensors"), t, Map.of());
+        new SafetensorsWriter().putFloats(w.name, w.data, w.shape).putFloats(b.name, b.data, b.shape)
+                .write(dir.resolve("model.safetensors"));
     }
 
     /** A deterministic pseudo-English text of about {@code bytes} bytes with strong bigram structure. */

@@ -37,10 +37,10 @@ class CheckpointsTest {
 
     @Test void recoversFromACrashBetweenTheRenames(@TempDir Path run) throws Exception {
         // state after "rename old aside" and before "rename new into place": only old and tmp exist
-        Files.createDirectories(run.resolve("checkpoint.old-1234"));
-        Files.writeString(run.resolve("checkpoint.old-1234/a.txt"), "old");
-        Files.createDirectories(run.resolve("checkpoint.tmp-5678"));
-        Files.writeString(run.resolve("checkpoint.tmp-5678/a.txt"), "partial");
+        Files.createDirectories(run.resolve(".checkpoint.old-1234"));
+        Files.writeString(run.resolve(".checkpoint.old-1234/a.txt"), "old");
+        Files.createDirectories(run.resolve(".checkpoint.tmp-5678"));
+        Files.writeString(run.resolve(".checkpoint.tmp-5678/a.txt"), "partial");
         assertTrue(Checkpoints.exists(run));
         Path dir = Checkpoints.latest(run);
         assertEquals("old", Files.readString(dir.resolve("a.txt")));

@@ -161,6 +161,29 @@ class TrainerTest {
         assertTrue(f.getMessage().contains("must stay"), f.getMessage());
     }
 
+    /** Steps between logs, evaluations and checkpoints allocate nothing (the fake model allocates nothing either). */
+    @Test void noAllocationPerStep(@TempDir Path run) throws Exception {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        TrainConfig c = new TrainConfig(400, 2, 8, 2, 0.01, 0.1, 3, 0.01, 0.9, 0.99, 1e-8, 1.0, 1000, 1, 1000, 5, 1000);
+        long[] at = new long[2];
+        new Trainer(c, new BigramModel(V, 1), data(c), run).listener(new TrainListener() {
+            @Override public void onStep(int step, int total, double loss, double lr, double gn, double tps) {
+                if (step == 100) at[0] = mx.getCurrentThreadAllocatedBytes();
+                if (step == 399) at[1] = mx.getCurrentThreadAllocatedBytes();
+            }
+        }).run();
+        assertTrue(at[1] - at[0] < 16 * 1024, (at[1] - at[0]) + " bytes allocated in 299 steps");
+    }
+
+    @Test void trainerStateRoundTrip(@TempDir Path dir) throws Exception {
+        TrainerState s = new TrainerState(TrainerState.FORMAT, 7, 3, TrainConfig.defaults(),
+                new DataInfo("bpe:x", 50_000, 10, 9, 1, "00ff", Double.NaN), null);
+        Files.writeString(dir.resolve(TrainerState.FILE), s.toJson());
+        assertEquals(s, TrainerState.read(dir));
+        Files.writeString(dir.resolve(TrainerState.FILE), "{\"format\": \"other\"}");
+        assertThrows(UserError.class, () -> TrainerState.read(dir));
+    }
+
     @Test void divergenceStopsAndKeepsTheLastGoodCheckpoint(@TempDir Path run) throws Exception {
         TrainConfig c = config(10, 1, 100, 2);
         BigramModel m = new BigramModel(V, 1);

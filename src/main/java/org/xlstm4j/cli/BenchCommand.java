@@ -1,0 +1,20 @@
+package org.xlstm4j.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code xlstm bench}: the parent of the benchmark subcommands ({@code bench matmul}; training and decoding benchmarks
+ * join as further subcommand classes listed here). Without a subcommand it prints its usage.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure speed on this machine.",
+        subcommands = {BenchMatmulCommand.class})
+public final class BenchCommand implements Runnable {
+    @Spec CommandSpec spec;
+
+    @Override public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}
