@@ -9,7 +9,8 @@ import static org.xlstm4j.tensor.MicroKernel.S;
 /**
  * One general strided matrix product C[I,J] (+)= A[I,P]·B[P,J], cache-blocked around {@link MicroKernel}: for each
  * block of {@link #KC} steps of P, a B block of up to {@link #NC} columns is packed into NR-wide panels (it stays in
- * L2), then each 6-row A micro-panel is packed (it stays in L1) and swept across all B panels.
+ * L2), then each 6-row A micro-panel (it stays in L1; read in place when its rows are contiguous, else packed) is
+ * swept across all B panels.
  *
  * <p>Operands are strided views: A(i,p) = {@code a[aOff + i*aRs + p*aCs]}, B(p,j) = {@code b[bOff + p*bRs + j*bCs]},
  * C(i,j) = {@code c[cOff + i*ldc + j]}, so the three layouts of a linear layer (x·Wᵀ, dy·W, dyᵀ·x) are the same
@@ -92,18 +93,25 @@ final class Gemm implements WorkerPool.Job {
                 boolean add = accumulate || pc > 0;
                 float[] bp = ws.bp(panels * kc * NR);
                 packB(bp, pc, kc, jc, nc);
-                float[] ap = ws.ap(kc * MR);
                 for (int ic = i0; ic < i1; ic += MR) {
                     int mr = Math.min(MR, i1 - ic);
-                    packA(ap, ic, mr, pc, kc);
+                    // rows of A that are contiguous along p are read in place (they stay in L1 across the sweep);
+                    // otherwise, and for a ragged last row block, A is packed (zero-padded) into a micro-panel
+                    float[] ap = a;
+                    int ai = aOff + ic * aRs + pc, rs = aRs, ps = 1;
+                    if (aCs != 1 || mr < MR) {
+                        ap = ws.ap(kc * MR);
+                        packA(ap, ic, mr, pc, kc);
+                        ai = 0; rs = 1; ps = MR;
+                    }
                     for (int q = 0; q < panels; q++) {
                         int jr = jc + q * NR, nr = Math.min(NR, jc + nc - jr);
                         int ci = cOff + ic * ldc + jr;
                         if (mr == MR && nr == NR) {
-                            MicroKernel.tile(nv, ap, 0, bp, q * kc * NR, kc, c, ci, ldc, add);
+                            MicroKernel.tile(nv, ap, ai, rs, ps, bp, q * kc * NR, kc, c, ci, ldc, add);
                         } else {
                             float[] tile = ws.tile(MR * NR);
-                            MicroKernel.tile(nv, ap, 0, bp, q * kc * NR, kc, tile, 0, NR, false);
+                            MicroKernel.tile(nv, ap, ai, rs, ps, bp, q * kc * NR, kc, tile, 0, NR, false);
                             mergeTile(tile, mr, nr, ci, add);
                         }
                     }
@@ -137,10 +145,12 @@ final class Gemm implements WorkerPool.Job {
 
     /** Packs A[ic:ic+mr, pc:pc+kc] into {@code ap[p*MR + r]}, zero-padding rows mr..MR-1. */
     private void packA(float[] ap, int ic, int mr, int pc, int kc) {
-        for (int r = 0; r < mr; r++) {
-            for (int p = 0, s = aOff + (ic + r) * aRs + pc * aCs, d = r; p < kc; p++, s += aCs, d += MR) ap[d] = a[s];
+        int s0 = aOff + ic * aRs + pc * aCs;
+        for (int p = 0, d = 0; p < kc; p++, d += MR) {
+            int s = s0 + p * aCs, r = 0;
+            for (; r < mr; r++) ap[d + r] = a[s + r * aRs];
+            for (; r < MR; r++) ap[d + r] = 0f;
         }
-        for (int r = mr; r < MR; r++) for (int p = 0; p < kc; p++) ap[p * MR + r] = 0f;
     }
 
     /** Writes (or adds) the valid mr×nr corner of a full tile computed into scratch. */

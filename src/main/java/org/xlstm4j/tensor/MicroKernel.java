@@ -22,36 +22,38 @@ final class MicroKernel {
     static final int NV = L >= 16 ? 4 : 2;
 
     /**
-     * C[MR, nv·L] (+)= A·B over {@code kc} steps, {@code nv} (4 or 2) vectors wide: A packed as {@code a[ai + p*MR + r]},
-     * B as {@code b[bi + p*nv*L + j]}, C at {@code c[ci + r*ldc + j]}; {@code add} adds into C instead of overwriting it.
+     * C[MR, nv·L] (+)= A·B over {@code kc} steps, {@code nv} (4 or 2) vectors wide: A(r, p) at {@code a[ai + r*rs + p*ps]}
+     * (a packed micro-panel has rs = 1, ps = MR; rows read in place have rs = row stride, ps = 1), B packed as
+     * {@code b[bi + p*nv*L + j]}, C at {@code c[ci + r*ldc + j]}; {@code add} adds into C instead of overwriting it.
      */
-    static void tile(int nv, float[] a, int ai, float[] b, int bi, int kc, float[] c, int ci, int ldc, boolean add) {
-        if (nv == 4) tile6x4(a, ai, b, bi, kc, c, ci, ldc, add);
-        else tile6x2(a, ai, b, bi, kc, c, ci, ldc, add);
+    static void tile(int nv, float[] a, int ai, int rs, int ps, float[] b, int bi, int kc, float[] c, int ci, int ldc, boolean add) {
+        if (nv == 4) tile6x4(a, ai, rs, ps, b, bi, kc, c, ci, ldc, add);
+        else tile6x2(a, ai, rs, ps, b, bi, kc, c, ci, ldc, add);
     }
 
-    private static void tile6x4(float[] a, int ai, float[] b, int bi, int kc, float[] c, int ci, int ldc, boolean add) {
+    private static void tile6x4(float[] a, int ai, int rs, int ps, float[] b, int bi, int kc, float[] c, int ci, int ldc, boolean add) {
+        int r2 = 2 * rs, r3 = 3 * rs, r4 = 4 * rs, r5 = 5 * rs;
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
         FloatVector c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
         FloatVector c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
         for (int p = 0; p < kc; p++) {
-            int bo = bi + p * (4 * L), ao = ai + p * MR;
+            int bo = bi + p * (4 * L), ao = ai + p * ps;
             FloatVector b0 = FloatVector.fromArray(S, b, bo);
             FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
             FloatVector b2 = FloatVector.fromArray(S, b, bo + 2 * L);
             FloatVector b3 = FloatVector.fromArray(S, b, bo + 3 * L);
             FloatVector x = FloatVector.broadcast(S, a[ao]);
             c00 = b0.fma(x, c00); c01 = b1.fma(x, c01); c02 = b2.fma(x, c02); c03 = b3.fma(x, c03);
-            x = FloatVector.broadcast(S, a[ao + 1]);
+            x = FloatVector.broadcast(S, a[ao + rs]);
             c10 = b0.fma(x, c10); c11 = b1.fma(x, c11); c12 = b2.fma(x, c12); c13 = b3.fma(x, c13);
-            x = FloatVector.broadcast(S, a[ao + 2]);
+            x = FloatVector.broadcast(S, a[ao + r2]);
             c20 = b0.fma(x, c20); c21 = b1.fma(x, c21); c22 = b2.fma(x, c22); c23 = b3.fma(x, c23);
-            x = FloatVector.broadcast(S, a[ao + 3]);
+            x = FloatVector.broadcast(S, a[ao + r3]);
             c30 = b0.fma(x, c30); c31 = b1.fma(x, c31); c32 = b2.fma(x, c32); c33 = b3.fma(x, c33);
-            x = FloatVector.broadcast(S, a[ao + 4]);
+            x = FloatVector.broadcast(S, a[ao + r4]);
             c40 = b0.fma(x, c40); c41 = b1.fma(x, c41); c42 = b2.fma(x, c42); c43 = b3.fma(x, c43);
-            x = FloatVector.broadcast(S, a[ao + 5]);
+            x = FloatVector.broadcast(S, a[ao + r5]);
             c50 = b0.fma(x, c50); c51 = b1.fma(x, c51); c52 = b2.fma(x, c52); c53 = b3.fma(x, c53);
         }
         c00.add(add ? FloatVector.fromArray(S, c, ci) : z).intoArray(c, ci);
@@ -80,25 +82,26 @@ final class MicroKernel {
         c53.add(add ? FloatVector.fromArray(S, c, ci + 5 * ldc + 3 * L) : z).intoArray(c, ci + 5 * ldc + 3 * L);
     }
 
-    private static void tile6x2(float[] a, int ai, float[] b, int bi, int kc, float[] c, int ci, int ldc, boolean add) {
+    private static void tile6x2(float[] a, int ai, int rs, int ps, float[] b, int bi, int kc, float[] c, int ci, int ldc, boolean add) {
+        int r2 = 2 * rs, r3 = 3 * rs, r4 = 4 * rs, r5 = 5 * rs;
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
         FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
         for (int p = 0; p < kc; p++) {
-            int bo = bi + p * (2 * L), ao = ai + p * MR;
+            int bo = bi + p * (2 * L), ao = ai + p * ps;
             FloatVector b0 = FloatVector.fromArray(S, b, bo);
             FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
             FloatVector x = FloatVector.broadcast(S, a[ao]);
             c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, a[ao + 1]);
+            x = FloatVector.broadcast(S, a[ao + rs]);
             c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, a[ao + 2]);
+            x = FloatVector.broadcast(S, a[ao + r2]);
             c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, a[ao + 3]);
+            x = FloatVector.broadcast(S, a[ao + r3]);
             c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, a[ao + 4]);
+            x = FloatVector.broadcast(S, a[ao + r4]);
             c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, a[ao + 5]);
+            x = FloatVector.broadcast(S, a[ao + r5]);
             c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
         }
         c00.add(add ? FloatVector.fromArray(S, c, ci) : z).intoArray(c, ci);

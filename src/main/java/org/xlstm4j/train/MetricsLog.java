@@ -16,8 +16,10 @@ import java.util.List;
 
 /**
  * {@code metrics.jsonl}: one JSON object per line with {@code step}, {@code loss} (mean training loss since the
- * previous line), {@code lr}, {@code grad_norm}, {@code tokens_per_s}, and on evaluation steps {@code val_loss} and,
- * when bytes per token are known, {@code val_bits_per_byte}. Also keeps the loss curves in memory for the chart.
+ * previous line), {@code lr} and {@code grad_norm} (of that step, norm before clipping), {@code tokens_per_s}
+ * (training throughput since the previous line, evaluation and checkpoint time excluded), and on evaluation steps
+ * {@code val_loss} and, when bytes per token are known, {@code val_bits_per_byte} (= val_loss / ln 2 for bytes).
+ * Also keeps the loss curves in memory for the chart.
  */
 public final class MetricsLog implements AutoCloseable {
     /** File name inside a run folder. */

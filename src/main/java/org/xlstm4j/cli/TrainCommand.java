@@ -1,0 +1,153 @@
+package org.xlstm4j.cli;
+
+import org.xlstm4j.UserError;
+import org.xlstm4j.infer.Generator;
+import org.xlstm4j.infer.Sampler;
+import org.xlstm4j.model.Checkpoint;
+import org.xlstm4j.model.XLstmConfig;
+import org.xlstm4j.model.XLstmInit;
+import org.xlstm4j.model.XLstmLM;
+import org.xlstm4j.tensor.CpuKernels;
+import org.xlstm4j.train.*;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/** {@code xlstm train}: trains the paper's xLSTM language model on a text file (default: the bundled KJV). */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train an xLSTM language model (byte-level by default) and print a sample at the end.",
+                "Writes <out>/metrics.jsonl, <out>/loss.png and <out>/checkpoint/ (config.json + model.safetensors in the",
+                "official format, optimizer.safetensors, trainer.json). Ctrl-C stops after the current step with a checkpoint."})
+public final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--data", paramLabel = "FILE", description = "text file to train on (default: the bundled King James Bible)")
+    Path data;
+    @Option(names = "--out", paramLabel = "DIR", description = "run folder (default: runs/<date-time>; runs/latest points to it)")
+    Path out;
+    @Option(names = "--resume", paramLabel = "DIR", description = "continue the run in DIR exactly where its checkpoint stopped")
+    Path resume;
+    @Option(names = "--train-config", paramLabel = "FILE", description = "training hyper-parameters as JSON (TrainConfig keys); flags below override it")
+    Path trainConfig;
+    @Option(names = "--steps", description = "optimizer updates (default 600)") Integer steps;
+    @Option(names = "--batch-size", description = "sequences per micro-batch (default 16)") Integer batchSize;
+    @Option(names = "--context", description = "tokens per sequence (default 128)") Integer context;
+    @Option(names = "--grad-accum", description = "micro-batches per update (default 1)") Integer gradAccum;
+    @Option(names = "--lr", description = "peak learning rate (default 2e-3)") Double lr;
+    @Option(names = "--min-lr-ratio", description = "cosine floor as a fraction of the peak (default 0.1)") Double minLrRatio;
+    @Option(names = "--warmup", description = "linear warm-up updates (default 50)") Integer warmup;
+    @Option(names = "--weight-decay", description = "AdamW decoupled weight decay (default 0.1)") Double weightDecay;
+    @Option(names = "--clip", description = "global gradient-norm clip, 0 disables (default 1.0)") Double clip;
+    @Option(names = "--eval-interval", description = "updates between validation runs (default 100)") Integer evalInterval;
+    @Option(names = "--eval-batches", description = "validation batches per evaluation (default 8)") Integer evalBatches;
+    @Option(names = "--checkpoint-interval", description = "updates between checkpoints (default 100)") Integer checkpointInterval;
+    @Option(names = "--log-interval", description = "updates between metrics lines (default 10)") Integer logInterval;
+    @Option(names = "--seed", description = "seed of the initialisation and the data order (default 1337)") Long seed;
+    @Option(names = "--threads", description = "worker threads (default: all cores)") Integer threads;
+    @Option(names = "--chunk-size", defaultValue = "64", description = "mLSTM chunkwise chunk size (default: ${DEFAULT-VALUE})") int chunkSize;
+    @Option(names = "--sample-tokens", defaultValue = "300", description = "bytes to generate after training (0 = none; default: ${DEFAULT-VALUE})") int sampleTokens;
+    @Option(names = "--sample-prompt", defaultValue = "And God said", description = "prompt of the final sample (default: ${DEFAULT-VALUE})") String samplePrompt;
+    @Mixin ModelOptions modelOptions;
+
+    /** Defaults of `xlstm train`: sized so the default model finishes in about 10 minutes on 2 cores. */
+    static TrainConfig defaults() {
+        return new TrainConfig(600, 16, 128, 1, 2e-3, 0.1, 50, 0.1, 0.9, 0.95, 1e-8, 1.0,
+                100, 8, 100, 1337, 10);
+    }
+
+    @Override public Integer call() throws Exception {
+        try (CpuKernels kernels = threads == null ? new CpuKernels() : new CpuKernels(threads)) {
+            Trainer trainer;
+            XLstmLM model;
+            Path runDir;
+            if (resume != null) {
+                runDir = resume;
+                Path ckpt = Checkpoints.latest(runDir);
+                model = Checkpoint.load(ckpt, kernels);
+                TrainerState saved = TrainerState.read(ckpt);
+                TrainConfig cfg = overrides(saved.config());
+                model.setMLstmForm(org.xlstm4j.blocks.MLstmLayer.Form.CHUNKWISE, chunkSize);
+                Tokens tokens = data != null ? ByteTokens.fromFile(data) : ByteTokens.open(saved.data().source());
+                TextDataset ds = new TextDataset(tokens, cfg.contextLength(), cfg.seed());
+                trainer = Trainer.resume(runDir, new XLstmTrainable(model), ds, cfg);
+                System.out.println("resuming " + runDir + " at step " + trainer.step() + " of " + cfg.steps());
+            } else {
+                TrainConfig cfg = overrides(trainConfig != null ? TrainConfig.read(trainConfig) : defaults());
+                Tokens tokens = data != null ? ByteTokens.fromFile(data) : BundledCorpus.kjv();
+                TextDataset ds = new TextDataset(tokens, cfg.contextLength(), cfg.seed());
+                XLstmConfig mc = modelOptions.build(tokens.vocabSize(), cfg.contextLength());
+                model = new XLstmLM(mc, kernels);
+                XLstmInit.apply(model, cfg.seed());
+                model.setMLstmForm(org.xlstm4j.blocks.MLstmLayer.Form.CHUNKWISE, chunkSize);
+                runDir = out != null ? out : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+                System.out.printf("model: %s, %,d parameters; data: %s (%,d train / %,d validation tokens); run folder: %s%n",
+                        mc, model.parameterCount(), tokens.source(), ds.trainTokens(), ds.valTokens(), runDir);
+                trainer = new Trainer(cfg, new XLstmTrainable(model), ds, runDir);
+                if (out == null) linkLatest(runDir);
+            }
+            trainer.listener(ProgressBar.forConsole());
+            CountDownLatch done = new CountDownLatch(1);
+            Trainer t = trainer;
+            Thread hook = new Thread(() -> {
+                t.requestStop();
+                try { done.await(120, TimeUnit.SECONDS); } catch (InterruptedException ignored) { }
+            });
+            Runtime.getRuntime().addShutdownHook(hook);
+            try {
+                trainer.run();
+            } finally {
+                done.countDown();
+                try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException ignored) { }
+            }
+            Path ckpt = runDir.resolve(Checkpoints.DIR);
+            System.out.println("checkpoint: " + ckpt);
+            if (sampleTokens > 0 && model.config.vocabSize == 256) {
+                System.out.println("sample (temperature 0.8, top-k 40):");
+                System.out.print(samplePrompt);
+                byte[] prompt = samplePrompt.getBytes(StandardCharsets.UTF_8);
+                GenerateCommand.streamBytes(new Generator(model), prompt, sampleTokens, new Sampler(256, 0.8, 40, 1.0, 1));
+                System.out.println();
+                System.out.println("continue with: ./xlstm generate --model " + ckpt + " --prompt \"" + samplePrompt + "\"");
+            }
+        }
+        return 0;
+    }
+
+    private TrainConfig overrides(TrainConfig c) {
+        return new TrainConfig(
+                steps != null ? steps : c.steps(),
+                batchSize != null ? batchSize : c.batchSize(),
+                context != null ? context : c.contextLength(),
+                gradAccum != null ? gradAccum : c.gradAccum(),
+                lr != null ? lr : c.lr(),
+                minLrRatio != null ? minLrRatio : c.minLrRatio(),
+                warmup != null ? warmup : c.warmupSteps(),
+                weightDecay != null ? weightDecay : c.weightDecay(),
+                c.beta1(), c.beta2(), c.eps(),
+                clip != null ? clip : c.clipNorm(),
+                evalInterval != null ? evalInterval : c.evalInterval(),
+                evalBatches != null ? evalBatches : c.evalBatches(),
+                checkpointInterval != null ? checkpointInterval : c.checkpointInterval(),
+                seed != null ? seed : c.seed(),
+                logInterval != null ? logInterval : c.logInterval());
+    }
+
+    private static void linkLatest(Path runDir) {
+        try {
+            Path latest = runDir.toAbsolutePath().getParent().resolve("latest");
+            Files.createDirectories(latest.getParent());
+            Files.deleteIfExists(latest);
+            Files.createSymbolicLink(latest, latest.getParent().relativize(runDir.toAbsolutePath()));
+        } catch (Exception e) {
+            if (e instanceof UserError u) throw u;
+            // a missing symlink only costs convenience
+        }
+    }
+}
