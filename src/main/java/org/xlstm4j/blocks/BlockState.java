@@ -10,4 +10,7 @@ public interface BlockState {
 
     /** Copies another state of the same shape into this one. */
     void copyFrom(BlockState other);
+
+    /** The state's arrays by name (live references, in a fixed order), for saving and loading. */
+    java.util.Map<String, float[]> tensors();
 }

@@ -26,4 +26,13 @@ public final class MLstmBlockState implements BlockState {
         cell.copyFrom(o.cell);
         System.arraycopy(o.conv, 0, conv, 0, conv.length);
     }
+
+    @Override public java.util.Map<String, float[]> tensors() {
+        java.util.Map<String, float[]> m = new java.util.LinkedHashMap<>();
+        m.put("mlstm.C", cell.c);
+        m.put("mlstm.n", cell.n);
+        m.put("mlstm.m", cell.m);
+        m.put("conv", conv);
+        return m;
+    }
 }

@@ -26,4 +26,14 @@ public final class SLstmBlockState implements BlockState {
         cell.copyFrom(o.cell);
         System.arraycopy(o.conv, 0, conv, 0, conv.length);
     }
+
+    @Override public java.util.Map<String, float[]> tensors() {
+        java.util.Map<String, float[]> m = new java.util.LinkedHashMap<>();
+        m.put("slstm.h", cell.h);
+        m.put("slstm.c", cell.c);
+        m.put("slstm.n", cell.n);
+        m.put("slstm.m", cell.m);
+        m.put("conv", conv);
+        return m;
+    }
 }

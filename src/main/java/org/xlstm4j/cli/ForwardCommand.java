@@ -4,7 +4,8 @@ import org.xlstm4j.UserError;
 import org.xlstm4j.blocks.MLstmLayer;
 import org.xlstm4j.io.SafetensorsFile;
 import org.xlstm4j.io.SafetensorsWriter;
-import org.xlstm4j.model.Checkpoint;
+import org.xlstm4j.model.LanguageModel;
+import org.xlstm4j.model.Models;
 import org.xlstm4j.model.Param;
 import org.xlstm4j.model.XLstmLM;
 import org.xlstm4j.tensor.CpuKernels;
@@ -43,17 +44,19 @@ public final class ForwardCommand implements Callable<Integer> {
         };
         try (CpuKernels kernels = threads == null ? new CpuKernels() : new CpuKernels(threads);
              SafetensorsFile in = SafetensorsFile.open(input)) {
-            XLstmLM lm = Checkpoint.load(model, kernels);
-            lm.setMLstmForm(f, chunkSize);
+            LanguageModel lm = Models.load(model, kernels);
+            if (lm instanceof XLstmLM paper) paper.setMLstmForm(f, chunkSize);
             if (!in.contains("input.idx")) throw new UserError(input + ": no tensor 'input.idx' (I64 [B, T])");
             long[] shape = in.info("input.idx").shape();
             if (shape.length != 2) throw new UserError(input + ": input.idx must be 2-D [B, T], got " + shape.length + "-D");
-            int B = Math.toIntExact(shape[0]), T = Math.toIntExact(shape[1]), V = lm.config.vocabSize;
+            int B = Math.toIntExact(shape[0]), T = Math.toIntExact(shape[1]), V = lm.vocabSize();
             int[] idx = ids(in.longs("input.idx"), V, "input.idx");
             SafetensorsWriter w = new SafetensorsWriter();
             w.putFloats("output.logits", lm.forward(idx, B, T, null).clone(), B, T, V);
             w.putFloats("output.step_logits", lm.stepSequence(idx, B, T, null), B, T, V);
             if (backward) {
+                if (!(lm instanceof XLstmLM paper))
+                    throw new UserError(model + ": --backward is supported for the paper architecture only");
                 if (!in.contains("input.targets")) throw new UserError(input + ": --backward needs 'input.targets' (I64 [B, T])");
                 long[] ts = in.info("input.targets").shape();
                 if (ts.length != 2 || ts[0] != B || ts[1] != T)
@@ -64,10 +67,10 @@ public final class ForwardCommand implements Callable<Integer> {
                     if (tl[i] != -1 && (tl[i] < 0 || tl[i] >= V)) throw new UserError(input + ": input.targets[" + i + "] = " + tl[i] + " is outside the vocabulary [0, " + V + ")");
                     targets[i] = (int) tl[i];
                 }
-                lm.zeroGrad();
-                float loss = lm.forwardBackward(idx, targets, B, T);
+                paper.zeroGrad();
+                float loss = paper.forwardBackward(idx, targets, B, T);
                 w.putFloats("output.loss", new float[]{loss}, 1);
-                for (Param p : lm.parameters()) w.putFloats("grad." + p.name, p.grad, p.shape);
+                for (Param p : paper.parameters()) w.putFloats("grad." + p.name, p.grad, p.shape);
             }
             w.write(out);
             System.out.println("wrote " + out + " (B=" + B + ", T=" + T + ", V=" + V + (backward ? ", with loss and gradients" : "") + ")");

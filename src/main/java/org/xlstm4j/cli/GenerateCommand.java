@@ -5,8 +5,9 @@ import org.xlstm4j.infer.Generator;
 import org.xlstm4j.infer.Sampler;
 import org.xlstm4j.io.SafetensorsFile;
 import org.xlstm4j.io.SafetensorsWriter;
-import org.xlstm4j.model.Checkpoint;
-import org.xlstm4j.model.XLstmLM;
+import org.xlstm4j.model.LMState;
+import org.xlstm4j.model.LanguageModel;
+import org.xlstm4j.model.Models;
 import org.xlstm4j.tensor.CpuKernels;
 import org.xlstm4j.train.Checkpoints;
 import picocli.CommandLine.Command;
@@ -36,12 +37,14 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--input", paramLabel = "FILE", description = "safetensors file with input.idx (I64 [B,T]) prompts") Path input;
     @Option(names = "--out", paramLabel = "FILE", description = "with --input: where to write output.greedy_ids") Path out;
     @Option(names = "--threads", description = "worker threads (default: all cores)") Integer threads;
+    @Option(names = "--load-state", paramLabel = "FILE", description = "continue from a recurrent state saved by --save-state (the prompt is read after it)") Path loadState;
+    @Option(names = "--save-state", paramLabel = "FILE", description = "write the recurrent state after the prompt and the generated tokens") Path saveState;
 
     @Override public Integer call() throws Exception {
         Path dir = Files.isDirectory(model.resolve(Checkpoints.DIR)) ? Checkpoints.latest(model) : model;
         try (CpuKernels kernels = threads == null ? new CpuKernels() : new CpuKernels(threads)) {
-            XLstmLM lm = Checkpoint.load(dir, kernels);
-            int V = lm.config.vocabSize;
+            LanguageModel lm = Models.load(dir, kernels);
+            int V = lm.vocabSize();
             Sampler sampler = greedy || temperature == 0 ? Sampler.greedy(V) : new Sampler(V, temperature, topK, topP, seed);
             Generator gen = new Generator(lm);
             if (input != null) {
@@ -57,7 +60,9 @@ public final class GenerateCommand implements Callable<Integer> {
                     T = Math.toIntExact(shape[1]);
                     idx = ForwardCommand.ids(in.longs("input.idx"), V, "input.idx");
                 }
-                int[] ids = gen.generate(idx, B, T, maxNewTokens, sampler, null, null);
+                LMState state = state(lm, B);
+                int[] ids = gen.generate(idx, B, T, maxNewTokens, sampler, state, null);
+                if (saveState != null) state.save(saveState);
                 long[] l = new long[ids.length];
                 for (int i = 0; i < ids.length; i++) l[i] = ids[i];
                 new SafetensorsWriter().putLongs("output.greedy_ids", l, B, T + maxNewTokens).write(out);
@@ -68,18 +73,29 @@ public final class GenerateCommand implements Callable<Integer> {
                 throw new UserError(dir + ": vocabulary " + V + " is not byte-level (256); give token ids with --input/--out");
             String text = prompt == null ? "\n" : prompt;
             System.out.print(text);
-            streamBytes(gen, text.getBytes(StandardCharsets.UTF_8), maxNewTokens, sampler);
+            LMState state = state(lm, 1);
+            streamBytes(gen, text.getBytes(StandardCharsets.UTF_8), maxNewTokens, sampler, state);
             System.out.println();
+            if (saveState != null) {
+                state.save(saveState);
+                System.err.println("state written to " + saveState);
+            }
         }
         return 0;
     }
 
+    private LMState state(LanguageModel lm, int B) {
+        LMState s = lm.newState(B);
+        if (loadState != null) s.load(loadState);
+        return s;
+    }
+
     /** Generates byte tokens after a byte prompt and writes each to stdout as soon as it is chosen. */
-    static void streamBytes(Generator gen, byte[] prompt, int maxNewTokens, Sampler sampler) {
+    static void streamBytes(Generator gen, byte[] prompt, int maxNewTokens, Sampler sampler, LMState state) {
         int[] ids = new int[Math.max(prompt.length, 1)];
         if (prompt.length == 0) ids[0] = '\n';
         for (int i = 0; i < prompt.length; i++) ids[i] = prompt[i] & 0xff;
-        gen.generate(ids, 1, ids.length, maxNewTokens, sampler, null, tok -> {
+        gen.generate(ids, 1, ids.length, maxNewTokens, sampler, state, tok -> {
             System.out.write(tok);
             System.out.flush();
         });

@@ -112,7 +112,7 @@ public final class TrainCommand implements Callable<Integer> {
                 System.out.println("sample (temperature 0.8, top-k 40):");
                 System.out.print(samplePrompt);
                 byte[] prompt = samplePrompt.getBytes(StandardCharsets.UTF_8);
-                GenerateCommand.streamBytes(new Generator(model), prompt, sampleTokens, new Sampler(256, 0.8, 40, 1.0, 1));
+                GenerateCommand.streamBytes(new Generator(model), prompt, sampleTokens, new Sampler(256, 0.8, 40, 1.0, 1), null);
                 System.out.println();
                 System.out.println("continue with: ./xlstm generate --model " + ckpt + " --prompt \"" + samplePrompt + "\"");
             }

@@ -2,18 +2,18 @@ package org.xlstm4j.infer;
 
 import org.xlstm4j.UserError;
 import org.xlstm4j.model.LMState;
-import org.xlstm4j.model.XLstmLM;
+import org.xlstm4j.model.LanguageModel;
 
 import java.util.function.IntConsumer;
 
 /**
  * Text generation from a recurrent state: the prompt goes through the full-sequence (chunkwise) path once, then each
- * new token is one {@link XLstmLM#step} — constant memory per token, no growing cache.
+ * new token is one {@link LanguageModel#step} — constant memory per token, no growing cache.
  */
 public final class Generator {
-    private final XLstmLM model;
+    private final LanguageModel model;
 
-    public Generator(XLstmLM model) { this.model = model; }
+    public Generator(LanguageModel model) { this.model = model; }
 
     /**
      * Reads a prompt [B, T] into {@code state} (fresh zeros when null) and returns the logits of its last token
@@ -21,7 +21,7 @@ public final class Generator {
      */
     public float[] prefill(int[] prompt, int B, int T, LMState state) {
         if (T < 1) throw new UserError("the prompt is empty: give at least one token");
-        int V = model.config.vocabSize;
+        int V = model.vocabSize();
         float[] logits = model.forward(prompt, B, T, state);
         float[] last = new float[B * V];
         for (int b = 0; b < B; b++) System.arraycopy(logits, (b * T + T - 1) * V, last, b * V, V);
@@ -36,7 +36,7 @@ public final class Generator {
      */
     public int[] generate(int[] prompt, int B, int T, int maxNewTokens, Sampler sampler, LMState state, IntConsumer onToken) {
         if (maxNewTokens < 0) throw new UserError("--max-new-tokens must be >= 0, got " + maxNewTokens);
-        int V = model.config.vocabSize;
+        int V = model.vocabSize();
         LMState s = state != null ? state : model.newState(B);
         int total = T + maxNewTokens;
         int[] out = new int[B * total];

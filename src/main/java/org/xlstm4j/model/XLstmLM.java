@@ -22,7 +22,7 @@ import java.util.List;
  * (sLSTM at the configured positions, mLSTM elsewhere) → optional post-blocks LayerNorm → LM head (tied or not).
  * No positional encoding. Forward and backward run over preallocated buffers that grow with B·T and are reused.
  */
-public final class XLstmLM {
+public final class XLstmLM implements LanguageModel {
     public final XLstmConfig config;
     private final Kernels kernels;
     private final Embedding embedding;
@@ -76,6 +76,8 @@ public final class XLstmLM {
 
     public Kernels kernels() { return kernels; }
 
+    @Override public int vocabSize() { return config.vocabSize; }
+
     public long parameterCount() {
         long n = 0;
         for (Param p : params) n += p.size();
@@ -89,7 +91,7 @@ public final class XLstmLM {
     }
 
     /** A zero recurrent state for a batch of B sequences. */
-    public LMState newState(int B) {
+    @Override public LMState newState(int B) {
         BlockState[] s = new BlockState[blocks.length];
         for (int i = 0; i < blocks.length; i++) s[i] = blocks[i].newState(B);
         return new LMState(B, s);
@@ -108,7 +110,7 @@ public final class XLstmLM {
      * Forward over token ids [B, T]; returns logits [B·T, V] (a buffer owned by the model, valid until the next call).
      * {@code state}: null = start from zeros (training); otherwise the initial state, overwritten with the final one.
      */
-    public float[] forward(int[] idx, int B, int T, LMState state) {
+    @Override public float[] forward(int[] idx, int B, int T, LMState state) {
         if (state != null && state.batch != B)
             throw new IllegalArgumentException("state was made for batch " + state.batch + ", input has batch " + B);
         this.B = B;
@@ -124,28 +126,6 @@ public final class XLstmLM {
         else System.arraycopy(last, 0, normed, 0, rows * config.embeddingDim);
         kernels.matmulXWt(normed, 0, headWeight.data, 0, logits, 0, rows, config.vocabSize, config.embeddingDim, false);
         return logits;
-    }
-
-    /** One token per sequence through the recurrent state: ids [B] → logits [B, V] (model-owned buffer). */
-    public float[] step(int[] ids, LMState state) {
-        return forward(ids, state.batch, 1, state);
-    }
-
-    /**
-     * Feeds [B, T] tokens one at a time through the recurrent state (the generation path) and returns all logits
-     * [B, T, V] in a new array. {@code state}: null = zeros; otherwise continued and updated.
-     */
-    public float[] stepSequence(int[] idx, int B, int T, LMState state) {
-        LMState s = state != null ? state : newState(B);
-        int V = config.vocabSize;
-        float[] all = new float[B * T * V];
-        int[] tok = new int[B];
-        for (int t = 0; t < T; t++) {
-            for (int b = 0; b < B; b++) tok[b] = idx[b * T + t];
-            float[] l = step(tok, s);
-            for (int b = 0; b < B; b++) System.arraycopy(l, b * V, all, (b * T + t) * V, V);
-        }
-        return all;
     }
 
     /** Mean cross-entropy of next-token targets [B, T] (−1 = ignored) without gradients. */

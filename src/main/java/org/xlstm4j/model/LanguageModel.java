@@ -1,0 +1,37 @@
+package org.xlstm4j.model;
+
+/**
+ * What inference needs from any xLSTM language model (the paper's {@link XLstmLM} and the xLSTM-7B architecture):
+ * a full-sequence forward that reads and updates a recurrent state, and single-token steps.
+ */
+public interface LanguageModel {
+    int vocabSize();
+
+    /** A zero recurrent state for B sequences. */
+    LMState newState(int B);
+
+    /**
+     * Forward over token ids [B, T]; returns logits [B·T, V] in a model-owned buffer valid until the next call.
+     * {@code state}: null = zeros (nothing returned); otherwise the initial state, overwritten with the final one.
+     */
+    float[] forward(int[] idx, int B, int T, LMState state);
+
+    /** One token per sequence through the state: ids [B] → logits [B, V] (model-owned buffer). */
+    default float[] step(int[] ids, LMState state) {
+        return forward(ids, state.batch, 1, state);
+    }
+
+    /** Feeds [B, T] tokens one at a time through the state (null = zeros); returns all logits [B, T, V] (new array). */
+    default float[] stepSequence(int[] idx, int B, int T, LMState state) {
+        LMState s = state != null ? state : newState(B);
+        int V = vocabSize();
+        float[] all = new float[B * T * V];
+        int[] tok = new int[B];
+        for (int t = 0; t < T; t++) {
+            for (int b = 0; b < B; b++) tok[b] = idx[b * T + t];
+            float[] l = step(tok, s);
+            for (int b = 0; b < B; b++) System.arraycopy(l, b * V, all, (b * T + t) * V, V);
+        }
+        return all;
+    }
+}
