@@ -102,12 +102,13 @@ public final class XLstmLM implements LanguageModel {
         if (acts == null) acts = new float[blocks.length + 1][];
         for (int i = 0; i <= blocks.length; i++) acts[i] = Buffers.ensure(acts[i], rows * E);
         normed = Buffers.ensure(normed, rows * E);
-        logits = Buffers.ensure(logits, rows * config.vocabSize);
+        // exact size, so callers can use or clone the returned array directly; reallocated only when B·T changes
+        if (logits == null || logits.length != rows * config.vocabSize) logits = new float[rows * config.vocabSize];
         idxCopy = Buffers.ensure(idxCopy, rows);
     }
 
     /**
-     * Forward over token ids [B, T]; returns logits [B·T, V] (a buffer owned by the model, valid until the next call).
+     * Forward over token ids [B, T]; returns logits [B·T, V] (exactly that long; a buffer owned by the model, valid until the next call).
      * {@code state}: null = start from zeros (training); otherwise the initial state, overwritten with the final one.
      */
     @Override public float[] forward(int[] idx, int B, int T, LMState state) {
