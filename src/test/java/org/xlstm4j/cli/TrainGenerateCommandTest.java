@@ -1,0 +1,127 @@
+package org.xlstm4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.xlstm4j.io.SafetensorsFile;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** End to end through the CLI: train a tiny model, resume it, generate from it, and the one-line errors. */
+class TrainGenerateCommandTest {
+    record Result(int code, String out, String err) {}
+
+    static synchronized Result run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.run(args);
+            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    static final String[] TINY = {"--embedding-dim", "32", "--num-blocks", "2", "--slstm-at", "1", "--batch-size", "4",
+            "--context", "32", "--eval-interval", "10", "--eval-batches", "2", "--log-interval", "5", "--warmup", "5",
+            "--lr", "3e-3", "--threads", "1", "--sample-tokens", "20"};
+
+    static String[] args(String[] base, String... more) {
+        String[] r = new String[base.length + more.length];
+        System.arraycopy(base, 0, r, 0, base.length);
+        System.arraycopy(more, 0, r, base.length, more.length);
+        return r;
+    }
+
+    @Test
+    void trainWritesCheckpointAndMetricsWithFallingLossThenResumesAndGenerates(@TempDir Path tmp) throws Exception {
+        Path data = tmp.resolve("data.txt");
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 400; i++) sb.append("the cat sat on the mat. the dog sat on the log.\n");
+        Files.writeString(data, sb);
+        Path run = tmp.resolve("run");
+        Result r = run(args(args(new String[]{"train"}, TINY), "--data", data.toString(), "--out", run.toString(), "--steps", "20"));
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("sample"), r.out);
+        Path ckpt = run.resolve("checkpoint");
+        for (String f : List.of("config.json", "model.safetensors", "optimizer.safetensors", "trainer.json"))
+            assertTrue(Files.exists(ckpt.resolve(f)), f);
+        assertTrue(Files.size(run.resolve("loss.png")) > 1000);
+        List<String> lines = Files.readAllLines(run.resolve("metrics.jsonl"));
+        ObjectMapper json = new ObjectMapper();
+        JsonNode first = json.readTree(lines.get(0)), last = json.readTree(lines.get(lines.size() - 1));
+        for (String key : List.of("step", "loss", "lr", "grad_norm", "tokens_per_s")) assertTrue(first.has(key), key);
+        assertTrue(last.path("loss").asDouble() < first.path("loss").asDouble() - 0.5,
+                "loss did not fall: " + first + " → " + last);
+        assertTrue(last.has("val_loss"), last.toString());
+
+        Result resumed = run("train", "--resume", run.toString(), "--steps", "25", "--sample-tokens", "0", "--threads", "1");
+        assertEquals(0, resumed.code, resumed.err);
+        assertEquals(25, json.readTree(Files.readString(ckpt.resolve("trainer.json"))).path("step").asInt());
+
+        Result gen = run("generate", "--model", run.toString(), "--prompt", "the cat", "--max-new-tokens", "30", "--seed", "3", "--threads", "1");
+        assertEquals(0, gen.code, gen.err);
+        assertTrue(gen.out.startsWith("the cat") && gen.out.length() >= "the cat".length() + 20, gen.out);
+        Result again = run("generate", "--model", run.toString(), "--prompt", "the cat", "--max-new-tokens", "30", "--seed", "3", "--threads", "1");
+        assertEquals(gen.out, again.out, "same seed, same text");
+
+        // id mode with the fixtures' layout, and the parity tool on the trained checkpoint
+        Path ids = tmp.resolve("ids.safetensors");
+        new org.xlstm4j.io.SafetensorsWriter().putLongs("input.idx", new long[]{116, 104, 101, 32, 99, 97, 116, 32}, 2, 4)
+                .putLongs("input.targets", new long[]{104, 101, 32, 99, 97, 116, 32, 115}, 2, 4).write(ids);
+        Path out = tmp.resolve("greedy.safetensors");
+        Result g2 = run("generate", "--model", ckpt.toString(), "--input", ids.toString(), "--out", out.toString(), "--greedy", "--max-new-tokens", "5");
+        assertEquals(0, g2.code, g2.err);
+        try (SafetensorsFile f = SafetensorsFile.open(out)) {
+            assertArrayEquals(new long[]{2, 9}, f.info("output.greedy_ids").shape());
+            long[] g = f.longs("output.greedy_ids");
+            assertEquals(116, g[0]);
+            assertEquals(99, g[9]);
+        }
+        Path fw = tmp.resolve("fw.safetensors");
+        Result f = run("forward", "--model", ckpt.toString(), "--input", ids.toString(), "--out", fw.toString(), "--backward", "--form", "chunkwise");
+        assertEquals(0, f.code, f.err);
+        try (SafetensorsFile o = SafetensorsFile.open(fw)) {
+            assertArrayEquals(new long[]{2, 4, 256}, o.info("output.logits").shape());
+            assertTrue(o.contains("grad.token_embedding.weight"));
+            float[] a = o.floats("output.logits"), b = o.floats("output.step_logits");
+            for (int i = 0; i < a.length; i++) assertEquals(a[i], b[i], 1e-4f * (1 + Math.abs(a[i])));
+        }
+    }
+
+    @Test
+    void userMistakesGetOneLineAndExitCode2(@TempDir Path tmp) throws Exception {
+        Path empty = tmp.resolve("empty.txt");
+        Files.writeString(empty, "");
+        Path shortFile = tmp.resolve("short.txt");
+        Files.writeString(shortFile, "just a few words");
+        String[][] cases = {
+                {"train", "--data", tmp.resolve("missing.txt").toString(), "--out", tmp.resolve("a").toString()},
+                {"train", "--data", empty.toString(), "--out", tmp.resolve("b").toString()},
+                {"train", "--data", shortFile.toString(), "--out", tmp.resolve("c").toString()},
+                {"train", "--slstm-at", "7", "--num-blocks", "2", "--out", tmp.resolve("d").toString(), "--steps", "1"},
+                {"generate", "--model", tmp.resolve("nothing").toString()},
+                {"forward", "--model", tmp.toString(), "--input", empty.toString(), "--out", tmp.resolve("o").toString()},
+        };
+        for (String[] c : cases) {
+            Result r = run(c);
+            assertEquals(2, r.code, String.join(" ", c) + " → " + r.err);
+            String line = r.err.strip();
+            assertFalse(line.isEmpty(), String.join(" ", c));
+            assertFalse(line.contains("\n"), "more than one line for " + String.join(" ", c) + ":\n" + r.err);
+            assertTrue(line.startsWith("xlstm: error: "), line);
+            assertFalse(line.contains("Exception"), line);
+        }
+    }
+}
