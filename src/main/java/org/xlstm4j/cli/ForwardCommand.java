@@ -17,9 +17,9 @@ import java.util.concurrent.Callable;
 
 /** {@code xlstm forward}: the parity tool — logits, step logits, loss and gradients in the fixtures' tensor names. */
 @Command(name = "forward", mixinStandardHelpOptions = true,
-        description = {"Run a checkpoint on token ids from a safetensors file and write the outputs in the fixtures' layout:",
-                "output.logits (full sequence), output.step_logits (one token at a time through the recurrent state),",
-                "and with --backward output.loss and grad.<official parameter name> for every parameter."})
+        description = {"Run a checkpoint on token ids from a safetensors file and write the outputs in the fixtures' layout: "
+                + "output.logits (full sequence), output.step_logits (one token at a time through the recurrent state), "
+                + "and with --backward output.loss and grad.<official parameter name> for every parameter."})
 public final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "checkpoint folder (config.json + model.safetensors)")
     Path model;

@@ -20,10 +20,10 @@ import java.util.concurrent.Callable;
 
 /** {@code xlstm generate}: continue a text prompt (streamed) or a batch of id prompts from a checkpoint. */
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Continue a prompt with a trained model. The prompt is read once through the full-sequence",
-                "(chunkwise) path; each new token is then one recurrent step (constant memory per token).",
-                "Text mode (--prompt) needs a byte-level model (vocabulary 256) and streams to stdout;",
-                "id mode (--input/--out) reads input.idx (I64 [B,T]) and writes output.greedy_ids (I64 [B,T+N])."})
+        description = {"Continue a prompt with a trained model. The prompt is read once through the full-sequence "
+                + "(chunkwise) path; each new token is then one recurrent step (constant memory per token).",
+                "Text mode (--prompt) needs a byte-level model (vocabulary 256) and streams to stdout; "
+                + "id mode (--input/--out) reads input.idx (I64 [B,T]) and writes output.greedy_ids (I64 [B,T+N])."})
 public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "checkpoint folder, or a run folder holding checkpoint/")
     Path model;

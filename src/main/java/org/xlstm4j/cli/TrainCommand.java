@@ -24,9 +24,9 @@ import java.util.concurrent.TimeUnit;
 
 /** {@code xlstm train}: trains the paper's xLSTM language model on a text file (default: the bundled KJV). */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train an xLSTM language model (byte-level by default) and print a sample at the end.",
-                "Writes <out>/metrics.jsonl, <out>/loss.png and <out>/checkpoint/ (config.json + model.safetensors in the",
-                "official format, optimizer.safetensors, trainer.json). Ctrl-C stops after the current step with a checkpoint."})
+        description = {"Train an xLSTM language model (byte-level by default) and print a sample at the end. "
+                + "Writes <out>/metrics.jsonl, <out>/loss.png and <out>/checkpoint/ (config.json + model.safetensors in the "
+                + "official format, optimizer.safetensors, trainer.json). Ctrl-C stops after the current step with a checkpoint."})
 public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", paramLabel = "FILE", description = "text file to train on (default: the bundled King James Bible)")
     Path data;
