@@ -17,7 +17,8 @@ import java.util.concurrent.Callable;
 /**
  * {@code xlstm bench matmul}: GFLOP/s (2·N³ / time, median and best of several timed runs after warm-up) of the
  * square matrix products of the three linear-layer layouts on {@link CpuKernels}, of the scalar twin for N ≤ 256, and
- * of numpy's OpenBLAS on the same machine in the same run ({@link NumpyBlas}), with our ratio to it.
+ * of numpy's OpenBLAS on the same machine in the same run ({@link NumpyBlas}), timed alternately with our y = x·Wᵀ
+ * run for run, with our ratio to it.
  */
 @Command(name = "matmul", mixinStandardHelpOptions = true,
         description = {"GFLOP/s of the N×N×N matrix products y = x·Wᵀ, dx = dy·W and dW = dyᵀ·x on the SIMD kernels,",
@@ -52,24 +53,34 @@ public final class BenchMatmulCommand implements Callable<Integer> {
                 n, n, n, t, t == 1 ? "" : "s", cpuModel(), runs, warmup == 0 ? "no warm-up" : "≥ " + warmup + " warm-up runs and ≥ 1 s");
         Random rnd = new Random(1);
         float[] a = random(n * n, rnd), b = random(n * n, rnd), c = new float[n * n];
-        double[] ours;
+        double[] ours, theirs = null;
+        NumpyBlas numpy = null;
         try (CpuKernels k = new CpuKernels(t)) {
-            ours = measure(k, "x", a, b, c, n);
+            if (warmup > 0) jitWarmup(k);
+            warm(k, "x", a, b, c, n);
+            if (blas) numpy = NumpyBlas.start(n, t, warmup);
+            // y = x·Wᵀ run for run against numpy, so that both see the same load on a shared machine
+            double[] sec = new double[runs], blasSec = new double[runs];
+            for (int i = 0; i < runs; i++) {
+                sec[i] = timeOne(k, "x", a, b, c, n);
+                if (numpy != null) blasSec[i] = numpy.timeOne();
+            }
+            ours = gflops(sec, n);
+            if (numpy != null && numpy.problem() == null) theirs = gflops(blasSec, n);
+            if (numpy != null) numpy.close();
             report(out, "y = x·Wᵀ", ours, k.name());
             report(out, "dx = dy·W", measure(k, "dyw", a, b, c, n), k.name());
             report(out, "dW = dyᵀ·x", measure(k, "dytx", a, b, c, n), k.name());
         }
         if (n <= SCALAR_MAX) report(out, "y = x·Wᵀ", measure(new ScalarKernels(), "x", a, b, c, n), "scalar twin (1 thread)");
         else out.printf("  scalar twin: not timed for N > %d%n", SCALAR_MAX);
-        if (blas) {
-            out.flush();
-            NumpyBlas.Result r = NumpyBlas.measure(n, t, runs, warmup);
-            if (r.problem() != null) {
-                out.println("  OpenBLAS: not available (" + r.problem() + ")");
+        if (numpy != null) {
+            if (theirs == null) {
+                out.println("  OpenBLAS: not available (" + numpy.problem() + ")");
             } else {
-                report(out, "y = x·Wᵀ", new double[]{r.medianGflops(), r.bestGflops()}, r.label() + ", " + t + (t == 1 ? " thread" : " threads"));
-                out.printf("  ratio cpu-simd / %s (y = x·Wᵀ): %.2f median, %.2f best%n",
-                        r.isOpenBlas() ? "OpenBLAS" : "numpy BLAS", ours[0] / r.medianGflops(), ours[1] / r.bestGflops());
+                report(out, "y = x·Wᵀ", theirs, numpy.label() + ", " + t + (t == 1 ? " thread" : " threads"));
+                out.printf("  ratio cpu-simd / %s (y = x·Wᵀ, timed run for run alternately): %.2f median, %.2f best%n",
+                        numpy.isOpenBlas() ? "OpenBLAS" : "numpy BLAS", ours[0] / theirs[0], ours[1] / theirs[1]);
             }
         }
         out.flush();
@@ -81,18 +92,46 @@ public final class BenchMatmulCommand implements Callable<Integer> {
 
     /** {median, best} GFLOP/s of one layout: {@code warmup} untimed runs (and at least 1 s), then {@code runs} timed ones. */
     private double[] measure(Kernels k, String layout, float[] a, float[] b, float[] c, int n) {
+        warm(k, layout, a, b, c, n);
+        double[] sec = new double[runs];
+        for (int i = 0; i < runs; i++) sec[i] = timeOne(k, layout, a, b, c, n);
+        return gflops(sec, n);
+    }
+
+    /** {@code warmup} untimed runs, lasting at least 1 s unless warmup is 0. */
+    private void warm(Kernels k, String layout, float[] a, float[] b, float[] c, int n) {
         long start = System.nanoTime();
         for (int i = 0; i < warmup || (warmup > 0 && System.nanoTime() - start < WARMUP_NANOS); i++) product(k, layout, a, b, c, n);
-        double[] sec = new double[runs];
-        for (int i = 0; i < runs; i++) {
-            long t0 = System.nanoTime();
-            product(k, layout, a, b, c, n);
-            sec[i] = (System.nanoTime() - t0) * 1e-9;
-        }
-        Arrays.sort(sec);
-        double median = runs % 2 == 1 ? sec[runs / 2] : 0.5 * (sec[runs / 2 - 1] + sec[runs / 2]);
+    }
+
+    private static double timeOne(Kernels k, String layout, float[] a, float[] b, float[] c, int n) {
+        long t0 = System.nanoTime();
+        product(k, layout, a, b, c, n);
+        return (System.nanoTime() - t0) * 1e-9;
+    }
+
+    /** {median, best} GFLOP/s = 2·N³ / seconds. */
+    private static double[] gflops(double[] sec, int n) {
+        double[] s = sec.clone();
+        Arrays.sort(s);
+        int r = s.length;
+        double median = r % 2 == 1 ? s[r / 2] : 0.5 * (s[r / 2 - 1] + s[r / 2]);
         double flops = 2.0 * n * n * n;
-        return new double[]{flops / median * 1e-9, flops / sec[0] * 1e-9};
+        return new double[]{flops / median * 1e-9, flops / s[0] * 1e-9};
+    }
+
+    /**
+     * Many small products of every layout before any timing: the JIT compiles a method after enough calls, and a
+     * few large products (or a slow, busy machine) would otherwise leave parts of the kernels interpreted. Stops
+     * after 30 000 products or 5 s.
+     */
+    private static void jitWarmup(Kernels k) {
+        float[] a = new float[72 * 72], b = new float[72 * 72], c = new float[72 * 72];
+        String[] layouts = {"x", "dyw", "dytx"};
+        long start = System.nanoTime();
+        for (int i = 0; i < 30_000 && System.nanoTime() - start < 5_000_000_000L; i++) {
+            product(k, layouts[i % 3], a, b, c, i % 2 == 0 ? 72 : 40);
+        }
     }
 
     private static void product(Kernels k, String layout, float[] a, float[] b, float[] c, int n) {

@@ -41,7 +41,7 @@ public final class Models {
         if (!Files.isDirectory(dir)) throw new UserError(dir + ": not a checkpoint folder");
         return switch (kind(dir)) {
             case PAPER -> Checkpoint.load(dir, kernels);
-            case LARGE -> throw new UserError(dir + ": xLSTM-7B (\"xlstm\") checkpoints are not supported yet");
+            case LARGE -> org.xlstm4j.large.XLstmLarge.load(dir, kernels);
         };
     }
 }

@@ -10,8 +10,8 @@ package org.xlstm4j.tensor;
  * instance and reused, so a steady stream of calls allocates nothing. {@link #close()} stops the worker threads.
  */
 public final class CpuKernels implements Kernels {
-    /** Multiply-adds below which a product runs single-threaded (the pool's hand-off costs a few microseconds). */
-    static final long PARALLEL_FLOPS = 1L << 18;
+    /** Multiply-adds below which a product runs single-threaded (about 20 µs on one core; waking the pool costs a few µs). */
+    static final long PARALLEL_FLOPS = 1L << 20;
     /** Row counts up to this take the matrix-vector path. */
     static final int GEMV_ROWS = 2;
 
@@ -45,6 +45,9 @@ public final class CpuKernels implements Kernels {
     public synchronized void matmulXWt(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, int M, int N, int K,
                                        boolean accumulate) {
         check(M, N, K);
+        check("x", x, xOff, (long) M * K);
+        check("w", w, wOff, (long) N * K);
+        check("y", y, yOff, (long) M * N);
         if (M <= GEMV_ROWS) {
             gemv.set(Gemv.Layout.XWT, x, xOff, w, wOff, y, yOff, M, N, K, accumulate);
             runGemv();
@@ -58,6 +61,9 @@ public final class CpuKernels implements Kernels {
     public synchronized void matmulDyW(float[] dy, int dyOff, float[] w, int wOff, float[] dx, int dxOff, int M, int N, int K,
                                        boolean accumulate) {
         check(M, N, K);
+        check("dy", dy, dyOff, (long) M * N);
+        check("w", w, wOff, (long) N * K);
+        check("dx", dx, dxOff, (long) M * K);
         if (M <= GEMV_ROWS) {
             gemv.set(Gemv.Layout.DYW, dy, dyOff, w, wOff, dx, dxOff, M, N, K, accumulate);
             runGemv();
@@ -71,6 +77,9 @@ public final class CpuKernels implements Kernels {
     public synchronized void matmulDyTX(float[] dy, int dyOff, float[] x, int xOff, float[] dw, int dwOff, int M, int N, int K,
                                         boolean accumulate) {
         check(M, N, K);
+        check("dy", dy, dyOff, (long) M * N);
+        check("x", x, xOff, (long) M * K);
+        check("dw", dw, dwOff, (long) N * K);
         if (M <= GEMV_ROWS) {
             gemv.set(Gemv.Layout.DYTX, dy, dyOff, x, xOff, dw, dwOff, M, N, K, accumulate);
             runGemv();
@@ -101,6 +110,12 @@ public final class CpuKernels implements Kernels {
 
     private static void check(int M, int N, int K) {
         if (M < 0 || N < 0 || K < 0) throw new IllegalArgumentException("negative matrix size " + M + "x" + N + "x" + K);
+    }
+
+    private static void check(String name, float[] a, int off, long len) {
+        if (off < 0 || off + len > a.length) {
+            throw new IllegalArgumentException(name + ": " + len + " elements at offset " + off + " do not fit in an array of " + a.length);
+        }
     }
 
     @Override public int threads() {

@@ -39,6 +39,7 @@ final class WorkerPool implements AutoCloseable {
 
     /** Runs {@code job} on parts [0, n) (n at most the pool's thread count) and returns when all are done. */
     void run(Job job, int n) {
+        if (n > workers.length + 1) throw new IllegalArgumentException(n + " parts for a pool of " + (workers.length + 1) + " threads");
         if (n <= 1) {
             job.run(0);
             return;

@@ -93,7 +93,8 @@ public final class BpeTokenizer {
 
     /**
      * The ids of {@code text}; {@code addSpecialTokens} says whether the post-processor's template (e.g. a BOS id) is
-     * applied. Added tokens written in the text (such as {@code <|endoftext|>}) are always recognised.
+     * applied. Added tokens written in the text (such as {@code <|endoftext|>}) are always recognised. An unpaired
+     * surrogate, which has no UTF-8 form, is encoded as U+FFFD.
      */
     public int[] encode(String text, boolean addSpecialTokens) {
         IntList ids = new IntList(text.length() / 3 + 16);

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * GPT-2's byte-level alphabet: every byte 0..255 is shown as one printable character, so that a BPE vocabulary of
@@ -24,7 +25,7 @@ final class ByteLevel {
             BYTE_TO_CHAR[b] = (char) (printable ? b : 256 + shifted++);
         }
         CHAR_TO_BYTE = new int[256 + shifted];
-        java.util.Arrays.fill(CHAR_TO_BYTE, -1);
+        Arrays.fill(CHAR_TO_BYTE, -1);
         for (int b = 0; b < 256; b++) CHAR_TO_BYTE[BYTE_TO_CHAR[b]] = b;
     }
 

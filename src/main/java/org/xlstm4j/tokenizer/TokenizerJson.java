@@ -114,15 +114,11 @@ final class TokenizerJson {
         String[][] pairs = new String[merges.size()][];
         for (int rank = 0; rank < merges.size(); rank++) {
             JsonNode m = merges.get(rank);
-            String[] pair;
-            if (m.isTextual() && m.asText().indexOf(' ') > 0 && m.asText().indexOf(' ') == m.asText().lastIndexOf(' ')
-                    && !m.asText().endsWith(" ")) {
-                pair = m.asText().split(" ");
-            } else if (m.isArray() && m.size() == 2 && m.get(0).isTextual() && m.get(1).isTextual()) {
-                pair = new String[]{m.get(0).asText(), m.get(1).asText()};
-            } else {
+            String[] pair = m.isTextual() ? m.asText().split(" ", -1)
+                    : m.isArray() && m.size() == 2 && m.get(0).isTextual() && m.get(1).isTextual()
+                    ? new String[]{m.get(0).asText(), m.get(1).asText()} : null;
+            if (pair == null || pair.length != 2 || pair[0].isEmpty() || pair[1].isEmpty())
                 throw error("model.merges[" + rank + "] is " + m + ", expected \"a b\" or [\"a\", \"b\"]");
-            }
             for (String token : new String[]{pair[0], pair[1], pair[0] + pair[1]})
                 if (!vocab.containsKey(token))
                     throw error("model.merges[" + rank + "] " + m + ": '" + token + "' is not in the vocabulary");

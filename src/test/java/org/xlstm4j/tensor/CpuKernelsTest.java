@@ -4,6 +4,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -96,6 +97,47 @@ class CpuKernelsTest {
         for (Layout layout : Layout.values()) check(wide1, layout, 13, 70, Gemm.KC * 2 + 3, false, rnd);
         // N beyond one NC block of packed columns
         check(wide1, Layout.XWT, 7, Gemm.NC + 100, 20, true, rnd);
+    }
+
+    /** Many back-to-back parallel calls (workers spinning, then parked) give bit-identical results: no lost parts. */
+    @Test void repeatedParallelCallsAreDeterministic() throws InterruptedException {
+        Random rnd = new Random(9);
+        int M = 64, N = 130, K = 160;
+        assertTrue((long) M * N * K >= CpuKernels.PARALLEL_FLOPS);
+        float[] x = random(M * K, rnd), w = random(N * K, rnd), first = new float[M * N], y = new float[M * N];
+        float[] small = new float[4];
+        wide2.matmulXWt(x, 0, w, 0, first, 0, M, N, K, false);
+        for (int i = 0; i < 300; i++) {
+            if (i % 50 == 0) Thread.sleep(2); // let the workers park now and then
+            if (i % 3 == 0) wide2.matmulXWt(small, 0, small, 0, small, 0, 1, 1, 1, false); // single-threaded in between
+            java.util.Arrays.fill(y, Float.NaN);
+            wide2.matmulXWt(x, 0, w, 0, y, 0, M, N, K, false);
+            if (!java.util.Arrays.equals(first, y)) fail("parallel result changed at call " + i);
+        }
+    }
+
+    /** An exception in a worker's part reaches the caller, and the pool keeps working afterwards. */
+    @Test void workerExceptionReachesCaller() {
+        try (WorkerPool pool = new WorkerPool(3, "test-pool")) {
+            int[] ran = new int[3];
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.run(part -> {
+                if (part == 2) throw new IllegalStateException("part 2 failed");
+            }, 3));
+            assertEquals("part 2 failed", e.getMessage());
+            pool.run(part -> ran[part]++, 3);
+            pool.run(part -> ran[part]++, 2);
+            assertEquals(List.of(2, 2, 1), List.of(ran[0], ran[1], ran[2]));
+        }
+    }
+
+    /** Arrays too short for the shape and offsets are rejected before anything is written. */
+    @Test void rejectsShortArrays() {
+        float[] x = new float[6], w = new float[6], y = new float[4];
+        assertThrows(IllegalArgumentException.class, () -> wide1.matmulXWt(x, 1, w, 0, y, 0, 2, 2, 3, false));
+        assertThrows(IllegalArgumentException.class, () -> wide1.matmulXWt(x, 0, w, 0, y, 1, 2, 2, 3, false));
+        assertThrows(IllegalArgumentException.class, () -> wide1.matmulDyW(y, 0, w, 1, x, 0, 2, 2, 3, false));
+        assertThrows(IllegalArgumentException.class, () -> wide1.matmulDyTX(y, 0, x, -1, w, 0, 2, 2, 3, false));
+        wide1.matmulXWt(x, 0, w, 0, y, 0, 2, 2, 3, false); // exactly long enough
     }
 
     @Test void rejectsNegativeSizes() {

@@ -1,5 +1,6 @@
 package org.xlstm4j.tokenizer;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -48,7 +49,7 @@ class BpeTokenizerFixtureTest {
 
     @Test void vocabSizeIsTheLargestIdPlusOne() {
         int max = BpeFixtures.EOT;
-        for (Iterator<Map.Entry<String, com.fasterxml.jackson.databind.JsonNode>> it =
+        for (Iterator<Map.Entry<String, JsonNode>> it =
              BpeFixtures.tokenizerJson().path("model").path("vocab").fields(); it.hasNext(); )
             max = Math.max(max, it.next().getValue().asInt());
         assertEquals(max + 1, TOK.vocabSize());
@@ -79,7 +80,22 @@ class BpeTokenizerFixtureTest {
         int[] emoji = TOK.encode("🙂"); // four UTF-8 bytes; dropping the last token leaves an incomplete sequence
         assertEquals("🙂", TOK.decode(emoji));
         String cut = TOK.decode(Arrays.copyOf(emoji, emoji.length - 1));
-        assertTrue(cut.equals("\uFFFD"), "an incomplete UTF-8 sequence is one U+FFFD, got " + Arrays.toString(cut.toCharArray()));
+        assertEquals("\uFFFD", cut, "an incomplete UTF-8 sequence is one U+FFFD");
+    }
+
+    @Test void aLoneSurrogateIsEncodedAsTheReplacementCharacter() {
+        // UTF-8 cannot spell an unpaired surrogate; it is tokenized as U+FFFD, the reference cannot take it at all.
+        assertArrayEquals(TOK.encode("a\uFFFDb"), TOK.encode("a\uD800b"));
+        assertEquals("a\uFFFDb", TOK.decode(TOK.encode("a\uD800b")));
+    }
+
+    @Test void veryLongWordsAndWhitespaceRunsStayFast() {
+        for (String text : new String[]{"a".repeat(300_000), " ".repeat(300_000) + "x", "!?".repeat(150_000)}) {
+            long start = System.nanoTime();
+            int[] ids = TOK.encode(text);
+            assertEquals(text, TOK.decode(ids));
+            assertTrue(System.nanoTime() - start < 5_000_000_000L, "a 300k-character word must not take quadratic time");
+        }
     }
 
     /** The whole King James Bible (4.1 MB): exact round trip, and fast enough to tokenize a training corpus. */

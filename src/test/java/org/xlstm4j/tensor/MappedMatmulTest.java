@@ -1,0 +1,150 @@
+package org.xlstm4j.tensor;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.xlstm4j.io.BFloat16;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link MappedWeight} widening and {@link MappedMatmul} products (SIMD, threads, panel path) against their scalar
+ * twins, for F32, BF16 and F16 weights on random shapes with ragged tails (K not a multiple of the vector length, N not
+ * a multiple of four).
+ *
+ * <p>Widening is exact, so SIMD and scalar must agree bit for bit (including f16 subnormals, infinities, NaN, −0).
+ * Products: both sides sum K float32 products in different orders; we allow 1e-5·√K·Σ|xₖwₖ| (as CpuKernelsTest), which
+ * exceeds the worst-case rounding difference yet is far below one term, so a dropped or doubled term fails.
+ */
+class MappedMatmulTest {
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static Arena arena;
+    private static CpuKernels kernels;
+
+    @BeforeAll static void setUp() {
+        arena = Arena.ofShared();
+        kernels = new CpuKernels(2);
+    }
+
+    @AfterAll static void tearDown() {
+        arena.close();
+        kernels.close();
+    }
+
+    /** A random weight [rows, cols] of the given storage (values ~ N(0, 1), rounded to the storage type). */
+    static MappedWeight random(MappedWeight.Storage storage, int rows, int cols, Random rnd) {
+        long n = (long) rows * cols;
+        MemorySegment s = arena.allocate(n * storage.bytes + 1, 1).asSlice(1);  // deliberately unaligned
+        for (long i = 0; i < n; i++) {
+            float v = (float) rnd.nextGaussian();
+            switch (storage) {
+                case F32 -> s.setAtIndex(F32, i, v);
+                case BF16 -> s.setAtIndex(I16, i, BFloat16.fromFloat(v));
+                case F16 -> s.setAtIndex(I16, i, Float.floatToFloat16(v));
+            }
+        }
+        return new MappedWeight(s, storage, rows, cols);
+    }
+
+    @Test void widenIsExactIncludingSpecialValues() {
+        Random rnd = new Random(3);
+        for (MappedWeight.Storage st : MappedWeight.Storage.values()) {
+            for (int cols : new int[]{1, 7, 16, 17, 33, 64, 100}) {
+                MappedWeight w = random(st, 3, cols, rnd);
+                if (st != MappedWeight.Storage.F32) {
+                    short[] special = st == MappedWeight.Storage.F16
+                            ? new short[]{0x0001, 0x03ff, 0x0400, 0x7bff, 0x7c00, (short) 0xfc00, 0x7e00, (short) 0x8000, (short) 0x8001, 0x3c00}
+                            : new short[]{0x0001, 0x007f, 0x0080, 0x7f7f, 0x7f80, (short) 0xff80, 0x7fc0, (short) 0x8000, (short) 0x8001, 0x3f80};
+                    for (int i = 0; i < Math.min(special.length, 3 * cols); i++) w.data().setAtIndex(I16, i, special[i]);
+                }
+                float[] simd = new float[3 * cols + 2], scalar = new float[3 * cols + 2];
+                w.decode(0, 3, simd, 1);
+                w.decodeScalar(0, 3, scalar, 1);
+                for (int i = 0; i < simd.length; i++)
+                    assertEquals(Float.floatToRawIntBits(scalar[i]), Float.floatToRawIntBits(simd[i]), st + " cols " + cols + " element " + i);
+                if (st == MappedWeight.Storage.F16 && cols >= 10) {          // the scalar twin itself is the JDK's conversion
+                    assertEquals(0x1p-24f, scalar[1]);
+                    assertEquals(Float.POSITIVE_INFINITY, scalar[5]);
+                    assertTrue(Float.isNaN(scalar[7]));
+                    assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(scalar[8]));
+                }
+            }
+        }
+    }
+
+    @Test void streamingRowsMatchScalarTwin() {
+        Random rnd = new Random(11);
+        for (int trial = 0; trial < 60; trial++) {
+            MappedWeight.Storage st = MappedWeight.Storage.values()[trial % 3];
+            int N = 1 + rnd.nextInt(40), K = 1 + rnd.nextInt(300), M = 1 + rnd.nextInt(MappedMatmul.STREAM_ROWS);
+            MappedWeight w = random(st, N, K, rnd);
+            float[] x = randomVector(M * K + 3, rnd);
+            float[] got = new float[M * N + 5], want = new float[M * N + 5];
+            int n0 = rnd.nextInt(N), n1 = n0 + rnd.nextInt(N - n0 + 1);
+            MappedMatmul.rows(w, x, 3, M, got, 0, n0, n1);
+            MappedMatmul.rowsScalar(w, x, 3, M, want, 0, n0, n1);
+            check(got, want, w, x, 3, M, 0, st + " N=" + N + " K=" + K + " M=" + M + " rows " + n0 + ".." + n1);
+        }
+    }
+
+    @Test void matmulAllPathsAndThreadCounts() {
+        Random rnd = new Random(5);
+        int[][] shapes = {{1, 1, 1}, {1, 4, 16}, {1, 5, 17}, {2, 63, 129}, {3, 130, 47}, {4, 9, 300}, {5, 9, 31},
+                {6, 70, 65}, {19, 97, 128}, {33, 352, 128}, {7, 3000, 400}, {1, 3000, 400}};
+        for (int threads : new int[]{1, 2}) {
+            try (MappedMatmul mm = new MappedMatmul(kernels, threads)) {
+                for (int[] s : shapes) {
+                    for (MappedWeight.Storage st : MappedWeight.Storage.values()) {
+                        int M = s[0], N = s[1], K = s[2];
+                        MappedWeight w = random(st, N, K, rnd);
+                        float[] x = randomVector(M * K + 2, rnd);
+                        float[] got = new float[M * N + 1], want = new float[M * N + 1];
+                        Arrays.fill(got, 12345f);
+                        mm.matmul(x, 2, w, got, 1, M);
+                        MappedMatmul.rowsScalar(w, x, 2, M, want, 1, 0, N);
+                        assertEquals(12345f, got[0], "wrote before y");
+                        check(got, want, w, x, 2, M, 1, st + " " + Arrays.toString(s) + " threads " + threads);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test void rowRangeAndHeapWeights() {
+        Random rnd = new Random(9);
+        float[] wf = randomVector(20 * 33, rnd);
+        MappedWeight all = MappedWeight.ofFloats(wf, 20, 33), part = all.rowRange(5, 12);
+        assertEquals(7, part.rows());
+        for (int r = 0; r < 7; r++)
+            for (int c = 0; c < 33; c++) assertEquals(wf[(r + 5) * 33 + c], part.get(r, c));
+    }
+
+    private static void check(float[] got, float[] want, MappedWeight w, float[] x, int xOff, int M, int yOff, String what) {
+        int N = w.rows(), K = w.cols();
+        for (int m = 0; m < M; m++)
+            for (int n = 0; n < N; n++) {
+                int i = yOff + m * N + n;
+                if (want[i] == 0f && got[i] == 0f) continue;
+                double mag = 0;
+                for (int k = 0; k < K; k++) mag += Math.abs(x[xOff + m * K + k] * w.get(n, k));
+                double tol = 1e-5 * Math.sqrt(K) * mag + 1e-30;
+                assertTrue(Math.abs(got[i] - want[i]) <= tol,
+                        what + ": y[" + m + "," + n + "] = " + got[i] + ", scalar twin " + want[i] + " (tol " + tol + ")");
+            }
+    }
+
+    private static float[] randomVector(int n, Random rnd) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) rnd.nextGaussian();
+        return v;
+    }
+}
