@@ -3,6 +3,8 @@ package org.xlstm4j.cli;
 import org.xlstm4j.UserError;
 import org.xlstm4j.infer.Generator;
 import org.xlstm4j.infer.Sampler;
+import org.xlstm4j.infer.TextCodec;
+import org.xlstm4j.tokenizer.BpeTokenizer;
 import org.xlstm4j.io.SafetensorsFile;
 import org.xlstm4j.io.SafetensorsWriter;
 import org.xlstm4j.model.LMState;
@@ -22,7 +24,7 @@ import java.util.concurrent.Callable;
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Continue a prompt with a trained model. The prompt is read once through the full-sequence "
                 + "(chunkwise) path; each new token is then one recurrent step (constant memory per token).",
-                "Text mode (--prompt) needs a byte-level model (vocabulary 256) and streams to stdout; "
+                "Text mode (--prompt) uses the checkpoint's tokenizer.json (or bytes for a 256-token vocabulary) and streams to stdout; "
                 + "id mode (--input/--out) reads input.idx (I64 [B,T]) and writes output.greedy_ids (I64 [B,T+N])."})
 public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "checkpoint folder, or a run folder holding checkpoint/")
@@ -37,6 +39,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--input", paramLabel = "FILE", description = "safetensors file with input.idx (I64 [B,T]) prompts") Path input;
     @Option(names = "--out", paramLabel = "FILE", description = "with --input: where to write output.greedy_ids") Path out;
     @Option(names = "--threads", description = "worker threads (default: all cores)") Integer threads;
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json for text prompts (default: the checkpoint's tokenizer.json if present, else bytes)") Path tokenizer;
     @Option(names = "--load-state", paramLabel = "FILE", description = "continue from a recurrent state saved by --save-state (the prompt is read after it)") Path loadState;
     @Option(names = "--save-state", paramLabel = "FILE", description = "write the recurrent state after the prompt and the generated tokens") Path saveState;
 
@@ -69,12 +72,11 @@ public final class GenerateCommand implements Callable<Integer> {
                 System.out.println("wrote " + out + " (output.greedy_ids [" + B + ", " + (T + maxNewTokens) + "])");
                 return 0;
             }
-            if (V != 256)
-                throw new UserError(dir + ": vocabulary " + V + " is not byte-level (256); give token ids with --input/--out");
+            TextCodec codec = codec(dir, V);
             String text = prompt == null ? "\n" : prompt;
             System.out.print(text);
             LMState state = state(lm, 1);
-            streamBytes(gen, text.getBytes(StandardCharsets.UTF_8), maxNewTokens, sampler, state);
+            streamText(gen, codec, text, maxNewTokens, sampler, state);
             System.out.println();
             if (saveState != null) {
                 state.save(saveState);
@@ -90,14 +92,26 @@ public final class GenerateCommand implements Callable<Integer> {
         return s;
     }
 
-    /** Generates byte tokens after a byte prompt and writes each to stdout as soon as it is chosen. */
-    static void streamBytes(Generator gen, byte[] prompt, int maxNewTokens, Sampler sampler, LMState state) {
-        int[] ids = new int[Math.max(prompt.length, 1)];
-        if (prompt.length == 0) ids[0] = '\n';
-        for (int i = 0; i < prompt.length; i++) ids[i] = prompt[i] & 0xff;
-        gen.generate(ids, 1, ids.length, maxNewTokens, sampler, state, tok -> {
-            System.out.write(tok);
-            System.out.flush();
-        });
+    /** The tokenizer: --tokenizer, else the checkpoint's tokenizer.json, else bytes for a 256-token vocabulary. */
+    private TextCodec codec(Path dir, int V) {
+        Path tok = tokenizer != null ? tokenizer : dir.resolve("tokenizer.json");
+        if (Files.exists(tok)) {
+            BpeTokenizer t = BpeTokenizer.load(tok);
+            if (t.vocabSize() > V)
+                throw new UserError(tok + ": tokenizer has " + t.vocabSize() + " tokens but the model's vocabulary is " + V);
+            return TextCodec.of(t);
+        }
+        if (tokenizer != null) throw new UserError(tokenizer + ": no such file");
+        if (V != 256)
+            throw new UserError(dir + ": vocabulary " + V + " is not byte-level (256) and there is no tokenizer.json; "
+                    + "give --tokenizer FILE or token ids with --input/--out");
+        return TextCodec.bytes();
+    }
+
+    /** Generates after a text prompt and prints each piece of text as soon as it is complete. */
+    static void streamText(Generator gen, TextCodec codec, String prompt, int maxNewTokens, Sampler sampler, LMState state) {
+        int[] ids = codec.encode(prompt);
+        if (ids.length == 0) ids = codec.encode("\n");
+        gen.generate(ids, 1, ids.length, maxNewTokens, sampler, state, codec.printer(System.out));
     }
 }

@@ -3,6 +3,9 @@ package org.xlstm4j.cli;
 import org.xlstm4j.UserError;
 import org.xlstm4j.infer.Generator;
 import org.xlstm4j.infer.Sampler;
+import org.xlstm4j.infer.TextCodec;
+import org.xlstm4j.tokenizer.BpeTokenizer;
+import org.xlstm4j.tokenizer.BpeTokens;
 import org.xlstm4j.model.Checkpoint;
 import org.xlstm4j.model.XLstmConfig;
 import org.xlstm4j.model.XLstmInit;
@@ -32,6 +35,8 @@ public final class TrainCommand implements Callable<Integer> {
     Path data;
     @Option(names = "--out", paramLabel = "DIR", description = "run folder (default: runs/<date-time>; runs/latest points to it)")
     Path out;
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "train on Hugging Face BPE ids (tokenizer.json) instead of bytes; needs --data")
+    Path tokenizer;
     @Option(names = "--resume", paramLabel = "DIR", description = "continue the run in DIR exactly where its checkpoint stopped")
     Path resume;
     @Option(names = "--train-config", paramLabel = "FILE", description = "training hyper-parameters as JSON (TrainConfig keys); flags below override it")
@@ -74,13 +79,13 @@ public final class TrainCommand implements Callable<Integer> {
                 TrainerState saved = TrainerState.read(ckpt);
                 TrainConfig cfg = overrides(saved.config());
                 model.setMLstmForm(org.xlstm4j.blocks.MLstmLayer.Form.CHUNKWISE, chunkSize);
-                Tokens tokens = data != null ? ByteTokens.fromFile(data) : ByteTokens.open(saved.data().source());
+                Tokens tokens = openTokens(saved.data().source());
                 TextDataset ds = new TextDataset(tokens, cfg.contextLength(), cfg.seed());
-                trainer = Trainer.resume(runDir, new XLstmTrainable(model), ds, cfg);
+                trainer = Trainer.resume(runDir, new XLstmTrainable(model, bpe == null ? null : bpe.path()), ds, cfg);
                 System.out.println("resuming " + runDir + " at step " + trainer.step() + " of " + cfg.steps());
             } else {
                 TrainConfig cfg = overrides(trainConfig != null ? TrainConfig.read(trainConfig) : defaults());
-                Tokens tokens = data != null ? ByteTokens.fromFile(data) : BundledCorpus.kjv();
+                Tokens tokens = newTokens();
                 TextDataset ds = new TextDataset(tokens, cfg.contextLength(), cfg.seed());
                 XLstmConfig mc = modelOptions.build(tokens.vocabSize(), cfg.contextLength());
                 model = new XLstmLM(mc, kernels);
@@ -89,7 +94,7 @@ public final class TrainCommand implements Callable<Integer> {
                 runDir = out != null ? out : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
                 System.out.printf("model: %s, %,d parameters; data: %s (%,d train / %,d validation tokens); run folder: %s%n",
                         mc, model.parameterCount(), tokens.source(), ds.trainTokens(), ds.valTokens(), runDir);
-                trainer = new Trainer(cfg, new XLstmTrainable(model), ds, runDir);
+                trainer = new Trainer(cfg, new XLstmTrainable(model, bpe == null ? null : bpe.path()), ds, runDir);
                 if (out == null) linkLatest(runDir);
             }
             trainer.listener(ProgressBar.forConsole());
@@ -108,16 +113,37 @@ public final class TrainCommand implements Callable<Integer> {
             }
             Path ckpt = runDir.resolve(Checkpoints.DIR);
             System.out.println("checkpoint: " + ckpt);
-            if (sampleTokens > 0 && model.config.vocabSize == 256) {
+            if (sampleTokens > 0) {
+                TextCodec codec = bpe != null ? TextCodec.of(bpe) : TextCodec.bytes();
                 System.out.println("sample (temperature 0.8, top-k 40):");
                 System.out.print(samplePrompt);
-                byte[] prompt = samplePrompt.getBytes(StandardCharsets.UTF_8);
-                GenerateCommand.streamBytes(new Generator(model), prompt, sampleTokens, new Sampler(256, 0.8, 40, 1.0, 1), null);
+                GenerateCommand.streamText(new Generator(model), codec, samplePrompt, sampleTokens,
+                        new Sampler(model.config.vocabSize, 0.8, 40, 1.0, 1), null);
                 System.out.println();
                 System.out.println("continue with: ./xlstm generate --model " + ckpt + " --prompt \"" + samplePrompt + "\"");
             }
         }
         return 0;
+    }
+
+    private BpeTokenizer bpe;
+
+    private Tokens newTokens() {
+        if (tokenizer != null) {
+            if (data == null) throw new UserError("--tokenizer needs --data FILE (the bundled corpus is trained byte-level)");
+            bpe = BpeTokenizer.load(tokenizer);
+            return BpeTokens.fromFile(data, bpe);
+        }
+        return data != null ? ByteTokens.fromFile(data) : BundledCorpus.kjv();
+    }
+
+    private Tokens openTokens(String source) {
+        if (source.contains("|tokenizer:")) {
+            BpeTokens t = BpeTokens.open(source);
+            bpe = BpeTokenizer.load(Path.of(source.substring(source.indexOf("|tokenizer:") + "|tokenizer:".length())));
+            return t;
+        }
+        return data != null ? ByteTokens.fromFile(data) : ByteTokens.open(source);
     }
 
     private TrainConfig overrides(TrainConfig c) {

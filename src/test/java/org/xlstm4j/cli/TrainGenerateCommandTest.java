@@ -101,6 +101,26 @@ class TrainGenerateCommandTest {
     }
 
     @Test
+    void trainsOnBpeIdsWithATokenizerJsonAndGeneratesText(@TempDir Path tmp) throws Exception {
+        Path tokenizer = Path.of(getClass().getResource("/fixtures/bpe_small/tokenizer.json").toURI());
+        Path data = tmp.resolve("data.txt");
+        Files.writeString(data, "Hello world, the quick brown fox jumps over the lazy dog.\n".repeat(200));
+        Path run = tmp.resolve("bpe");
+        Result r = run(args(args(new String[]{"train"}, TINY), "--data", data.toString(), "--tokenizer", tokenizer.toString(),
+                "--out", run.toString(), "--steps", "12", "--sample-prompt", "Hello"));
+        assertEquals(0, r.code, r.err);
+        Path ckpt = run.resolve("checkpoint");
+        assertTrue(Files.exists(ckpt.resolve("tokenizer.json")));
+        int vocab = new ObjectMapper().readTree(Files.readString(ckpt.resolve("config.json"))).path("vocab_size").asInt();
+        assertEquals(org.xlstm4j.tokenizer.BpeTokenizer.load(tokenizer).vocabSize(), vocab);
+        Result gen = run("generate", "--model", run.toString(), "--prompt", "Hello", "--max-new-tokens", "10", "--threads", "1");
+        assertEquals(0, gen.code, gen.err);
+        assertTrue(gen.out.startsWith("Hello") && gen.out.strip().length() > 5, gen.out);
+        Result resumed = run("train", "--resume", run.toString(), "--steps", "14", "--sample-tokens", "0", "--threads", "1");
+        assertEquals(0, resumed.code, resumed.err);
+    }
+
+    @Test
     void userMistakesGetOneLineAndExitCode2(@TempDir Path tmp) throws Exception {
         Path empty = tmp.resolve("empty.txt");
         Files.writeString(empty, "");
