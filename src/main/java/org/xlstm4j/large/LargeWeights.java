@@ -52,9 +52,9 @@ final class LargeWeights {
         } else {
             lmHead = matrix("lm_head.weight", V, E);
         }
-        if (!unused.isEmpty()) problems.add("unknown " + summary(new ArrayList<>(unused)));
+        if (!unused.isEmpty()) problems.add("unknown " + summary(new ArrayList<>(unused), ", "));
         if (!problems.isEmpty())
-            throw new UserError(where + ": checkpoint does not match its config: " + summary(problems));
+            throw new UserError(where + ": checkpoint does not match its config: " + summary(problems, "; "));
     }
 
     /** Reads all weights of {@code c} from {@code src}; the source must stay open as long as the weights are used. */
@@ -170,9 +170,9 @@ final class LargeWeights {
         return t;
     }
 
-    private static String summary(List<String> items) {
+    private static String summary(List<String> items, String separator) {
         int show = Math.min(items.size(), 3);
-        String s = String.join("; ", items.subList(0, show));
+        String s = String.join(separator, items.subList(0, show));
         return items.size() > show ? s + " (and " + (items.size() - show) + " more)" : s;
     }
 }

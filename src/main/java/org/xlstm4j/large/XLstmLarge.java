@@ -14,7 +14,6 @@ import org.xlstm4j.tensor.Buffers;
 import org.xlstm4j.tensor.Kernels;
 import org.xlstm4j.tensor.MappedMatmul;
 import org.xlstm4j.tensor.MappedWeight;
-import org.xlstm4j.tensor.VectorOps;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +35,9 @@ import java.util.List;
  * chunks of {@code chunk_size} with the remainder step by step (in slices of {@code max_inference_chunksize}), official
  * configs with halving chunk sizes down to 16. Long inputs are processed in passes of at most {@link #passTokens()}
  * tokens (cut at chunk borders, which changes nothing) so activation memory stays bounded. One token is one recurrent
- * step. The state is an {@link LMState} of {@link MLstmBlockState}s without conv buffer.
+ * step. The state is an {@link LMState} of {@link MLstmBlockState}s without conv buffer. Buffers grow on demand and are
+ * reused: a decoding step allocates nothing. (Element-wise activations are scalar on purpose: the matrix products read
+ * megabytes per token, the activations touch kilobytes.)
  *
  * <p>Not here yet: backward passes for fine-tuning. They would live in a trainable twin of this class that owns float32
  * copies of the weights (the mapped ones are read-only) and reuses {@link LargeWeights} for names and shapes.
@@ -169,20 +170,21 @@ public final class XLstmLarge implements LanguageModel, AutoCloseable {
         mm.matmul(xn, 0, w.fgate, fg, 0, rows);
         gatePreactivations(ig, w.igateBias, rows);                                   // softcap15(W x + b)
         gatePreactivations(fg, w.fgateBias, rows);
-        for (LargeSegments.Segment s : segments) mlstm(B, Ts, s.t0() - p0, s.t1() - p0, s.chunk(), state);
+        for (int i = 0; i < segments.size(); i++) {                                   // (no iterator: nothing allocated per token)
+            LargeSegments.Segment s = segments.get(i);
+            mlstm(B, Ts, s.t0() - p0, s.t1() - p0, s.chunk(), state);
+        }
         w.multiheadNorm.forward(h, hn, rows);                                         // per-head LayerNorm
-        VectorOps.sigmoid(o, 0, o, 0, rows * VD);
-        for (int i = 0; i < rows * VD; i++) hn[i] *= o[i];                            // σ(o_pre) ⊙ h_norm
+        for (int i = 0; i < rows * VD; i++) hn[i] *= Activations.sigmoid(o[i]);      // σ(o_pre) ⊙ h_norm
         mm.matmul(hn, 0, w.outProj, tmp, 0, rows);
-        VectorOps.axpy(1f, tmp, 0, x, 0, rows * E);                                   // residual
+        for (int i = 0; i < rows * E; i++) x[i] += tmp[i];                            // residual
         // ---- SwiGLU feed-forward
         w.normFfn.forward(x, xn, rows);
         mm.matmul(xn, 0, w.projUpGate, gate, 0, rows);
         mm.matmul(xn, 0, w.projUp, up, 0, rows);
-        VectorOps.silu(gate, 0, gate, 0, rows * F);
-        for (int i = 0; i < rows * F; i++) gate[i] *= up[i];
+        for (int i = 0; i < rows * F; i++) gate[i] = Activations.silu(gate[i]) * up[i];
         mm.matmul(gate, 0, w.projDown, tmp, 0, rows);
-        VectorOps.axpy(1f, tmp, 0, x, 0, rows * E);                                   // residual
+        for (int i = 0; i < rows * E; i++) x[i] += tmp[i];                            // residual
     }
 
     /** ĩ or f̃ [rows, NH]: add the bias, then the soft cap (spec §6.1). */
@@ -226,9 +228,7 @@ public final class XLstmLarge implements LanguageModel, AutoCloseable {
 
     /** x ← cap·tanh(x / cap) over n values. */
     private static void softCap(float[] a, int off, int n, float cap) {
-        VectorOps.scale(1f / cap, a, off, a, off, n);
-        VectorOps.tanh(a, off, a, off, n);
-        VectorOps.scale(cap, a, off, a, off, n);
+        for (int i = off; i < off + n; i++) a[i] = Activations.softcap(a[i], cap);
     }
 
     private void ensure(int rows) {

@@ -18,6 +18,7 @@ public final class Models {
 
     public static Kind kind(Path dir) {
         Path cfg = dir.resolve("config.json");
+        if (!Files.exists(cfg) && Files.exists(dir.resolve("config.yaml"))) return Kind.LARGE;   // official xlstm_large export
         JsonNode root;
         try {
             root = new ObjectMapper().readTree(Files.readString(cfg));
@@ -32,7 +33,9 @@ public final class Models {
             if (type.equals("xlstm")) return Kind.LARGE;
             throw new UserError(cfg + ": model_type '" + type + "' is not an xLSTM architecture this project supports (expected \"xlstm\")");
         }
-        if (root.has("mlstm_block") || root.has("slstm_block") || root.has("num_blocks")) return Kind.PAPER;
+        if (root.has("mlstm_block") || root.has("slstm_block")) return Kind.PAPER;
+        if (root.has("num_heads") && root.has("num_blocks")) return Kind.LARGE;   // official xLSTMLargeConfig as JSON
+        if (root.has("num_blocks")) return Kind.PAPER;
         throw new UserError(cfg + ": neither an official xLSTMLMModelConfig nor a Hugging Face xLSTM config");
     }
 

@@ -1,26 +1,31 @@
 package org.xlstm4j.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.xlstm4j.tensor.MappedWeight.F;
+import static org.xlstm4j.tensor.MappedWeight.I;
 import static org.xlstm4j.tensor.MappedWeight.L;
 
 /**
  * {@code y[M, N] = x[M, K] · Wᵀ} with W [N, K] a {@link MappedWeight} read in its stored type (bf16, f16 or f32) and
  * x, y float32; products accumulate in float32. Two paths:
  * <ul>
- *   <li>M ≤ {@value #STREAM_ROWS} (decoding): the weight is streamed once, straight from its segment, four rows at a
- *       time (each group of rows is re-read from cache for every row of x), split over threads by output rows. Decoding
- *       at batch 1 is memory-bound: this path reads each weight byte exactly once and does little else.</li>
+ *   <li>M ≤ {@value #STREAM_ROWS} (decoding): the weight is streamed once, straight from its segment, row after row
+ *       (each row is re-read from cache for the other rows of x), the threads taking blocks of rows as they go.
+ *       Decoding at batch 1 is memory-bound: this path reads each weight byte exactly once and does little else.</li>
  *   <li>more rows (a prompt): panels of weight rows are widened to float32 and multiplied with the cache-blocked GEMM
  *       of the {@link Kernels} backend, so each weight element is widened once per call instead of once per row.</li>
  * </ul>
  * Owns a {@link WorkerPool} for the streaming path. Calls are serialized; buffers grow on demand and are reused.
  */
 public final class MappedMatmul implements AutoCloseable {
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Rows of x up to which the weight is streamed directly. */
     public static final int STREAM_ROWS = 4;
     /** Weight bytes below which the streaming path runs on the calling thread alone. */
@@ -32,7 +37,7 @@ public final class MappedMatmul implements AutoCloseable {
     private final int threads;
     private final WorkerPool pool;
     private final StreamJob job = new StreamJob();
-    private float[] panel = new float[0], panelOut = new float[0];
+    private float[] panel = new float[0], panelOut = new float[0], xs = new float[0];
 
     /** Uses {@code kernels} for the many-rows path and {@code threads} threads for the streaming path. */
     public MappedMatmul(Kernels kernels, int threads) {
@@ -49,127 +54,117 @@ public final class MappedMatmul implements AutoCloseable {
         if (M == 0 || N == 0) return;
         if (xOff < 0 || xOff + (long) M * K > x.length) throw new IllegalArgumentException("x too short for " + M + "x" + K);
         if (yOff < 0 || yOff + (long) M * N > y.length) throw new IllegalArgumentException("y too short for " + M + "x" + N);
-        if (M <= STREAM_ROWS) stream(x, xOff, w, y, yOff, M);
-        else panels(x, xOff, w, y, yOff, M);
-    }
-
-    // ---------------------------------------------------------------- streaming path (few rows)
-
-    private void stream(float[] x, int xOff, MappedWeight w, float[] y, int yOff, int M) {
-        StreamJob j = job;
+        if (w.pairSplit()) {                                   // x in the order 16-bit rows are read
+            xs = Buffers.ensure(xs, M * K);
+            for (int m = 0; m < M; m++) MappedWeight.splitPairs(x, xOff + m * K, xs, m * K, K);
+            x = xs;
+            xOff = 0;
+        }
+        if (M > STREAM_ROWS) {
+            panels(x, xOff, w, y, yOff, M);
+            return;
+        }
+        StreamJob j = job;                                     // the streaming path, inline: see the note on StreamJob
         j.x = x; j.xOff = xOff; j.w = w; j.y = y; j.yOff = yOff; j.M = M;
-        int groups = (w.rows() + 3) / 4;
-        j.parts = w.byteSize() < PARALLEL_BYTES ? 1 : Math.min(threads, groups);
-        pool.run(j, j.parts);
+        j.rowsPerBlock = (int) Math.max(1, BLOCK_BYTES / Math.max(1, w.byteSize() / w.rows()));
+        j.next.set(0);
+        pool.run(j, w.byteSize() < PARALLEL_BYTES ? 1 : Math.min(threads, w.rows()));
         j.x = j.y = null;
         j.w = null;
     }
 
-    /** One streaming product split by output rows, in groups of four, over {@code parts} threads. */
+    // ---------------------------------------------------------------- streaming path (few rows)
+
+    /** Weight bytes per block of rows that a thread claims at a time. */
+    static final long BLOCK_BYTES = 1L << 16;
+
+    /**
+     * One streaming product: the threads claim blocks of about {@value #BLOCK_BYTES} bytes of weight rows from a shared
+     * counter until none are left, so a thread that the OS pauses (a shared machine) delays nobody else.
+     *
+     * <p>Note on call depth: C2 turns Vector API calls into vector instructions only when it inlines them completely,
+     * and it stops inlining 15 calls below the method it compiles. A model's block method inlines {@code matmul}, so
+     * the path from there to the loads is kept short: matmul → pool → this job → rows → dot → Vector API.
+     */
     private static final class StreamJob implements WorkerPool.Job {
+        final AtomicInteger next = new AtomicInteger();
         float[] x, y;
-        int xOff, yOff, M, parts;
+        int xOff, yOff, M, rowsPerBlock;
         MappedWeight w;
 
         @Override public void run(int part) {
-            int groups = (w.rows() + 3) / 4;
-            int n0 = Math.min(w.rows(), (int) ((long) groups * part / parts) * 4);
-            int n1 = Math.min(w.rows(), (int) ((long) groups * (part + 1) / parts) * 4);
-            rows(w, x, xOff, M, y, yOff, n0, n1);
+            int N = w.rows();
+            for (int n0; (n0 = next.getAndAdd(rowsPerBlock)) < N; )
+                rows(w, x, xOff, M, y, yOff, n0, Math.min(N, n0 + rowsPerBlock));
         }
     }
 
-    /** y[m, n] = x[m, :]·W[n, :] for n in [n0, n1), all m < M: four weight rows per pass, one pass per row of x. */
+    /**
+     * y[m, n] = x[m, :]·W[n, :] for n in [n0, n1), all m &lt; M, with x in the weight's reading order (pair-split for
+     * 16-bit weights, see {@link MappedWeight}): one weight row at a time, read from memory for m = 0 and from cache for
+     * the other rows of x. (One sequential stream per thread runs closer to the memory bandwidth than several rows
+     * interleaved.)
+     */
     static void rows(MappedWeight w, float[] x, int xOff, int M, float[] y, int yOff, int n0, int n1) {
-        int N = w.rows();
-        int n = n0;
-        for (; n + 4 <= n1; n += 4)
-            for (int m = 0; m < M; m++) {
-                int yi = yOff + m * N + n;
-                switch (w.storage()) {
-                    case BF16 -> dot4Bf16(w, n, x, xOff + m * w.cols(), y, yi);
-                    case F16 -> dot4F16(w, n, x, xOff + m * w.cols(), y, yi);
-                    case F32 -> dot4F32(w, n, x, xOff + m * w.cols(), y, yi);
-                }
-            }
-        for (; n < n1; n++)
-            for (int m = 0; m < M; m++) y[yOff + m * N + n] = dot1(w, n, x, xOff + m * w.cols());
+        int N = w.rows(), K = w.cols();
+        for (int n = n0; n < n1; n++)
+            for (int m = 0; m < M; m++)
+                y[yOff + m * N + n] = switch (w.storage()) {
+                    case BF16 -> dotBf16(w, n, x, xOff + m * K);
+                    case F16 -> dotF16(w, n, x, xOff + m * K);
+                    case F32 -> dotF32(w, n, x, xOff + m * K);
+                };
     }
 
-    /** y[yi .. yi+3] = x·W[n .. n+3, :] for a bf16 W; the ragged tail of K scalar. */
-    private static void dot4Bf16(MappedWeight w, int n, float[] x, int xi, float[] y, int yi) {
+    /**
+     * x·W[n, :] for a bf16 W and pair-split x: each 32-bit lane holds two elements; the even one shifted up and the odd
+     * one with the lower half cleared are exact float32s (bf16 is the upper half of a float32). Two accumulators, the
+     * ragged tail scalar.
+     */
+    private static float dotBf16(MappedWeight w, int n, float[] x, int xi) {
         MemorySegment s = w.data();
-        int K = w.cols(), kv = F.loopBound(K);
-        long rb = 2L * K, o0 = n * rb, o1 = o0 + rb, o2 = o1 + rb, o3 = o2 + rb;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int k = 0; k < kv; k += L) {
-            FloatVector xv = FloatVector.fromArray(F, x, xi + k);
-            long b = 2L * k;
-            a0 = MappedWeight.bf16(s, o0 + b).fma(xv, a0);
-            a1 = MappedWeight.bf16(s, o1 + b).fma(xv, a1);
-            a2 = MappedWeight.bf16(s, o2 + b).fma(xv, a2);
-            a3 = MappedWeight.bf16(s, o3 + b).fma(xv, a3);
+        int K = w.cols(), blocks = K / (2 * L) * (2 * L);
+        long o = w.offset(n, 0);
+        FloatVector even = FloatVector.zero(F), odd = even;
+        for (int k = 0; k < blocks; k += 2 * L) {
+            IntVector v = IntVector.fromMemorySegment(I, s, o + 2L * k, LE);          // lane i: elements 2i, 2i+1
+            even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + k), even);
+            odd = v.and(0xffff0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + k + L), odd);
         }
-        finish4(w, n, x, xi, kv, a0, a1, a2, a3, y, yi);
+        return tail(w, n, x, xi, blocks, even.add(odd));
     }
 
-    /** As {@link #dot4Bf16} for an f16 W. */
-    private static void dot4F16(MappedWeight w, int n, float[] x, int xi, float[] y, int yi) {
+    /** As {@link #dotBf16} for an f16 W. */
+    private static float dotF16(MappedWeight w, int n, float[] x, int xi) {
         MemorySegment s = w.data();
-        int K = w.cols(), kv = F.loopBound(K);
-        long rb = 2L * K, o0 = n * rb, o1 = o0 + rb, o2 = o1 + rb, o3 = o2 + rb;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int k = 0; k < kv; k += L) {
-            FloatVector xv = FloatVector.fromArray(F, x, xi + k);
-            long b = 2L * k;
-            a0 = MappedWeight.f16(s, o0 + b).fma(xv, a0);
-            a1 = MappedWeight.f16(s, o1 + b).fma(xv, a1);
-            a2 = MappedWeight.f16(s, o2 + b).fma(xv, a2);
-            a3 = MappedWeight.f16(s, o3 + b).fma(xv, a3);
+        int K = w.cols(), blocks = K / (2 * L) * (2 * L);
+        long o = w.offset(n, 0);
+        FloatVector even = FloatVector.zero(F), odd = even;
+        for (int k = 0; k < blocks; k += 2 * L) {
+            IntVector v = IntVector.fromMemorySegment(I, s, o + 2L * k, LE);
+            even = MappedWeight.f16Even(v).fma(FloatVector.fromArray(F, x, xi + k), even);
+            odd = MappedWeight.f16Odd(v).fma(FloatVector.fromArray(F, x, xi + k + L), odd);
         }
-        finish4(w, n, x, xi, kv, a0, a1, a2, a3, y, yi);
+        return tail(w, n, x, xi, blocks, even.add(odd));
     }
 
-    /** As {@link #dot4Bf16} for an f32 W. */
-    private static void dot4F32(MappedWeight w, int n, float[] x, int xi, float[] y, int yi) {
+    /** x·W[n, :] for an f32 W (natural order), two accumulators. */
+    private static float dotF32(MappedWeight w, int n, float[] x, int xi) {
         MemorySegment s = w.data();
-        int K = w.cols(), kv = F.loopBound(K);
-        long rb = 4L * K, o0 = n * rb, o1 = o0 + rb, o2 = o1 + rb, o3 = o2 + rb;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int k = 0; k < kv; k += L) {
-            FloatVector xv = FloatVector.fromArray(F, x, xi + k);
-            long b = 4L * k;
-            a0 = MappedWeight.f32(s, o0 + b).fma(xv, a0);
-            a1 = MappedWeight.f32(s, o1 + b).fma(xv, a1);
-            a2 = MappedWeight.f32(s, o2 + b).fma(xv, a2);
-            a3 = MappedWeight.f32(s, o3 + b).fma(xv, a3);
+        int K = w.cols(), blocks = K / (2 * L) * (2 * L);
+        long o = w.offset(n, 0);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        for (int k = 0; k < blocks; k += 2 * L) {
+            a0 = FloatVector.fromMemorySegment(F, s, o + 4L * k, LE).fma(FloatVector.fromArray(F, x, xi + k), a0);
+            a1 = FloatVector.fromMemorySegment(F, s, o + 4L * (k + L), LE).fma(FloatVector.fromArray(F, x, xi + k + L), a1);
         }
-        finish4(w, n, x, xi, kv, a0, a1, a2, a3, y, yi);
+        return tail(w, n, x, xi, blocks, a0.add(a1));
     }
 
-    /** Reduces the four accumulators, adds the scalar tail k in [kv, K), stores y[yi .. yi+3]. */
-    private static void finish4(MappedWeight w, int n, float[] x, int xi, int kv, FloatVector a0, FloatVector a1,
-                                FloatVector a2, FloatVector a3, float[] y, int yi) {
-        float d0 = a0.reduceLanes(VectorOperators.ADD), d1 = a1.reduceLanes(VectorOperators.ADD);
-        float d2 = a2.reduceLanes(VectorOperators.ADD), d3 = a3.reduceLanes(VectorOperators.ADD);
-        for (int k = kv; k < w.cols(); k++) {
-            float xv = x[xi + k];
-            d0 += xv * w.get(n, k);
-            d1 += xv * w.get(n + 1, k);
-            d2 += xv * w.get(n + 2, k);
-            d3 += xv * w.get(n + 3, k);
-        }
-        y[yi] = d0; y[yi + 1] = d1; y[yi + 2] = d2; y[yi + 3] = d3;
-    }
-
-    /** x·W[n, :] for one weight row (the rows left over after the groups of four). */
-    private static float dot1(MappedWeight w, int n, float[] x, int xi) {
-        int K = w.cols(), kv = F.loopBound(K);
-        long o = w.offset(n, 0), step = (long) L * w.storage().bytes;
-        FloatVector a = FloatVector.zero(F);
-        for (int k = 0; k < kv; k += L, o += step) a = w.load(o).fma(FloatVector.fromArray(F, x, xi + k), a);
-        float d = a.reduceLanes(VectorOperators.ADD);
-        for (int k = kv; k < K; k++) d += x[xi + k] * w.get(n, k);
+    /** Reduces the accumulator and adds the ragged tail k in [k0, K), which both orders keep in place. */
+    private static float tail(MappedWeight w, int n, float[] x, int xi, int k0, FloatVector acc) {
+        float d = acc.reduceLanes(VectorOperators.ADD);
+        for (int k = k0; k < w.cols(); k++) d += x[xi + k] * w.get(n, k);
         return d;
     }
 
@@ -194,7 +189,7 @@ public final class MappedMatmul implements AutoCloseable {
         panelOut = Buffers.ensure(panelOut, M * rowsPerPanel);
         for (int p0 = 0; p0 < N; p0 += rowsPerPanel) {
             int nb = Math.min(rowsPerPanel, N - p0);
-            w.decode(p0, p0 + nb, panel, 0);
+            w.decodeSplit(p0, p0 + nb, panel, 0);              // same order as x: the dot products are unchanged
             if (nb == N) {                                   // the whole matrix in one panel: y directly
                 kernels.matmulXWt(x, xOff, panel, 0, y, yOff, M, N, K, false);
                 return;

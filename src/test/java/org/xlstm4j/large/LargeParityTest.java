@@ -119,6 +119,23 @@ class LargeParityTest {
         }
     }
 
+    @Test void decodingStepsAllocateNothing() {
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (XLstmLarge model = XLstmLarge.load(fixture("hf_tiny_bf16"), kernels)) {
+            LMState state = model.newState(1);
+            int[] tok = {5};
+            // until the JIT has compiled the step path (boxed vectors before that) some windows allocate; a per-token
+            // allocation would show in every window
+            long least = Long.MAX_VALUE;
+            for (int window = 0; window < 100 && least > 0; window++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 250; i++) model.step(tok, state);
+                least = Math.min(least, threads.getCurrentThreadAllocatedBytes() - before);
+            }
+            assertEquals(0, least, "250 decoding steps allocate " + least + " bytes");
+        }
+    }
+
     @Test void passesOfAnyLengthGiveTheSameLogits() {
         Path dir = fixture("hf_tiny");
         try (XLstmLarge model = XLstmLarge.load(dir, kernels); SafetensorsFile io = SafetensorsFile.open(dir.resolve("io.safetensors"))) {

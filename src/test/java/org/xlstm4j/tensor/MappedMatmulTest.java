@@ -16,8 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@link MappedWeight} widening and {@link MappedMatmul} products (SIMD, threads, panel path) against their scalar
- * twins, for F32, BF16 and F16 weights on random shapes with ragged tails (K not a multiple of the vector length, N not
+ * {@link MappedWeight} widening (pair-split order) and {@link MappedMatmul} products (SIMD, threads, panel path)
+ * against their scalar twins, for F32, BF16 and F16 weights on random shapes with ragged tails (K not a multiple of the vector length, N not
  * a multiple of four).
  *
  * <p>Widening is exact, so SIMD and scalar must agree bit for bit (including f16 subnormals, infinities, NaN, −0).
@@ -66,16 +66,25 @@ class MappedMatmulTest {
                             : new short[]{0x0001, 0x007f, 0x0080, 0x7f7f, 0x7f80, (short) 0xff80, 0x7fc0, (short) 0x8000, (short) 0x8001, 0x3f80};
                     for (int i = 0; i < Math.min(special.length, 3 * cols); i++) w.data().setAtIndex(I16, i, special[i]);
                 }
-                float[] simd = new float[3 * cols + 2], scalar = new float[3 * cols + 2];
-                w.decode(0, 3, simd, 1);
-                w.decodeScalar(0, 3, scalar, 1);
+                float[] simd = new float[3 * cols + 2], scalar = new float[3 * cols + 2], natural = new float[3 * cols + 2];
+                w.decodeSplit(0, 3, simd, 1);
+                w.decodeSplitScalar(0, 3, scalar, 1);
+                w.decode(0, 3, natural, 1);
                 for (int i = 0; i < simd.length; i++)
                     assertEquals(Float.floatToRawIntBits(scalar[i]), Float.floatToRawIntBits(simd[i]), st + " cols " + cols + " element " + i);
-                if (st == MappedWeight.Storage.F16 && cols >= 10) {          // the scalar twin itself is the JDK's conversion
-                    assertEquals(0x1p-24f, scalar[1]);
-                    assertEquals(Float.POSITIVE_INFINITY, scalar[5]);
-                    assertTrue(Float.isNaN(scalar[7]));
-                    assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(scalar[8]));
+                if (st == MappedWeight.Storage.F16 && cols >= 10) {          // the scalar widening is the JDK's conversion
+                    assertEquals(0x1p-24f, natural[1]);
+                    assertEquals(Float.POSITIVE_INFINITY, natural[5]);
+                    assertTrue(Float.isNaN(natural[7]));
+                    assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(natural[8]));
+                }
+                // natural order is the pair-split order undone
+                float[] split = new float[cols];
+                for (int r = 0; r < 3; r++) {
+                    if (w.pairSplit()) MappedWeight.splitPairs(natural, 1 + r * cols, split, 0, cols);
+                    else System.arraycopy(natural, 1 + r * cols, split, 0, cols);
+                    for (int c = 0; c < cols; c++)
+                        assertEquals(Float.floatToRawIntBits(split[c]), Float.floatToRawIntBits(simd[1 + r * cols + c]), st + " row " + r + " col " + c);
                 }
             }
         }
@@ -87,10 +96,11 @@ class MappedMatmulTest {
             MappedWeight.Storage st = MappedWeight.Storage.values()[trial % 3];
             int N = 1 + rnd.nextInt(40), K = 1 + rnd.nextInt(300), M = 1 + rnd.nextInt(MappedMatmul.STREAM_ROWS);
             MappedWeight w = random(st, N, K, rnd);
-            float[] x = randomVector(M * K + 3, rnd);
+            float[] x = randomVector(M * K + 3, rnd), xs = x.clone();
+            if (w.pairSplit()) for (int m = 0; m < M; m++) MappedWeight.splitPairs(x, 3 + m * K, xs, 3 + m * K, K);
             float[] got = new float[M * N + 5], want = new float[M * N + 5];
             int n0 = rnd.nextInt(N), n1 = n0 + rnd.nextInt(N - n0 + 1);
-            MappedMatmul.rows(w, x, 3, M, got, 0, n0, n1);
+            MappedMatmul.rows(w, xs, 3, M, got, 0, n0, n1);
             MappedMatmul.rowsScalar(w, x, 3, M, want, 0, n0, n1);
             check(got, want, w, x, 3, M, 0, st + " N=" + N + " K=" + K + " M=" + M + " rows " + n0 + ".." + n1);
         }
@@ -117,6 +127,19 @@ class MappedMatmulTest {
                 }
             }
         }
+    }
+
+    @Test void splitPairsReordersWholeBlocksOnly() {
+        int L = MappedWeight.L, n = 4 * L + 3;
+        float[] x = new float[n], s = new float[n];
+        for (int i = 0; i < n; i++) x[i] = i;
+        MappedWeight.splitPairs(x, 0, s, 0, n);
+        for (int b = 0; b < 2; b++)
+            for (int i = 0; i < L; i++) {
+                assertEquals(b * 2 * L + 2 * i, s[b * 2 * L + i]);
+                assertEquals(b * 2 * L + 2 * i + 1, s[b * 2 * L + L + i]);
+            }
+        for (int i = 4 * L; i < n; i++) assertEquals(i, s[i]);
     }
 
     @Test void rowRangeAndHeapWeights() {
