@@ -21,8 +21,9 @@ import java.util.concurrent.Callable;
  * run for run, with our ratio to it.
  */
 @Command(name = "matmul", mixinStandardHelpOptions = true,
-        description = {"GFLOP/s of the N×N×N matrix products y = x·Wᵀ, dx = dy·W and dW = dyᵀ·x on the SIMD kernels,",
-                "the scalar twin (N ≤ 256) and, when python3 with numpy is found, OpenBLAS with the same thread count."})
+        description = {"GFLOP/s of N×N×N matrix products: SIMD kernels, scalar twin (N ≤ 256) and OpenBLAS.",
+                "Times y = x·Wᵀ, dx = dy·W and dW = dyᵀ·x on the SIMD kernels; when python3 with numpy is found, numpy's",
+                "OpenBLAS (same thread count) is timed run for run alternately with our y = x·Wᵀ."})
 public final class BenchMatmulCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Option(names = "--size", defaultValue = "1024", description = "N: the products are N×N×N (default: ${DEFAULT-VALUE})")

@@ -26,7 +26,7 @@ class BenchCommandTest {
     }
 
     @Test void matmulPrintsAllLayoutsScalarAndBlas() {
-        Result r = run("bench", "matmul", "--size", "40", "--threads", "2", "--runs", "3", "--warmup", "1");
+        Result r = run("bench", "matmul", "--size", "40", "--threads", "2", "--runs", "3", "--warmup", "0");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().startsWith("matmul 40×40×40, 2 threads"), r.out());
         for (String what : new String[]{"y = x·Wᵀ", "dx = dy·W", "dW = dyᵀ·x"}) assertTrue(r.out().contains(what), r.out());
