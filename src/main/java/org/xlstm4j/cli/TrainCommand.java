@@ -4,6 +4,8 @@ import org.xlstm4j.UserError;
 import org.xlstm4j.infer.Generator;
 import org.xlstm4j.infer.Sampler;
 import org.xlstm4j.infer.TextCodec;
+import org.xlstm4j.large.LargeTrainable;
+import org.xlstm4j.model.Models;
 import org.xlstm4j.tokenizer.BpeTokenizer;
 import org.xlstm4j.tokenizer.BpeTokens;
 import org.xlstm4j.model.Checkpoint;
@@ -37,7 +39,8 @@ public final class TrainCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "train on Hugging Face BPE ids (tokenizer.json) instead of bytes; needs --data")
     Path tokenizer;
-    @Option(names = "--resume", paramLabel = "DIR", description = "continue the run in DIR exactly where its checkpoint stopped")
+    @Option(names = "--resume", paramLabel = "DIR", description = "continue the run in DIR exactly where its checkpoint stopped; "
+            + "or fine-tune an xLSTM-7B-architecture checkpoint folder DIR (Hugging Face or official; needs --data and --out)")
     Path resume;
     @Option(names = "--train-config", paramLabel = "FILE", description = "training hyper-parameters as JSON (TrainConfig keys); flags below override it")
     Path trainConfig;
@@ -69,6 +72,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         try (CpuKernels kernels = threads == null ? new CpuKernels() : new CpuKernels(threads)) {
+            if (resume != null && isLarge(resume)) return trainLarge(kernels);
             Trainer trainer;
             XLstmLM model;
             Path runDir;
@@ -175,5 +179,87 @@ public final class TrainCommand implements Callable<Integer> {
             if (e instanceof UserError u) throw u;
             // a missing symlink only costs convenience
         }
+    }
+
+    // ---- xLSTM Large (the xLSTM-7B architecture): `--resume DIR` on a checkpoint folder starts a fine-tuning run in
+    //      --out; `--resume RUN` on such a run continues it. The paper model's path above is not involved.
+
+    /** An xLSTM-Large checkpoint folder (not itself a training checkpoint), or a run folder whose checkpoint is one. */
+    private static boolean isLarge(Path dir) {
+        if (!Files.isDirectory(dir)) return false;
+        if (Files.exists(dir.resolve("config.json")) || Files.exists(dir.resolve("config.yaml")))
+            return !Files.exists(dir.resolve(TrainerState.FILE)) && Models.kind(dir) == Models.Kind.LARGE;
+        return Models.kind(Checkpoints.latest(dir)) == Models.Kind.LARGE;
+    }
+
+    private Integer trainLarge(CpuKernels kernels) throws Exception {
+        boolean start = Files.exists(resume.resolve("config.json")) || Files.exists(resume.resolve("config.yaml"));
+        LargeTrainable model;
+        Tokens tokens;
+        Trainer trainer;
+        Path runDir;
+        if (start) {
+            if (data == null) throw new UserError("fine-tuning " + resume + " needs --data FILE (the text to train on)");
+            if (out == null) throw new UserError("fine-tuning " + resume + " needs --out DIR (the new run folder)");
+            model = LargeTrainable.load(resume, kernels);
+            Path tok = tokenizer != null ? tokenizer : resume.resolve("tokenizer.json");
+            if (tokenizer != null || Files.exists(tok)) {
+                bpe = BpeTokenizer.load(tok);
+                tokens = BpeTokens.fromFile(data, bpe);
+                model.keepTokenizer(tok);
+            } else if (model.vocabSize() == ByteTokens.VOCAB) {
+                tokens = ByteTokens.fromFile(data);
+            } else {
+                throw new UserError(resume + ": the model has a vocabulary of " + model.vocabSize() + " tokens and the folder no"
+                        + " tokenizer.json; give --tokenizer FILE (byte-level training needs a vocabulary of 256)");
+            }
+            checkVocab(tokens, model);
+            TrainConfig cfg = overrides(trainConfig != null ? TrainConfig.read(trainConfig) : defaults());
+            TextDataset ds = new TextDataset(tokens, cfg.contextLength(), cfg.seed());
+            runDir = out;
+            System.out.printf("fine-tuning %s: %s, %,d parameters; data: %s (%,d train / %,d validation tokens); run folder: %s%n",
+                    resume, model.config, model.parameterCount(), tokens.source(), ds.trainTokens(), ds.valTokens(), runDir);
+            trainer = new Trainer(cfg, model, ds, runDir);
+        } else {
+            runDir = resume;
+            Path ckpt = Checkpoints.latest(runDir);
+            model = LargeTrainable.load(ckpt, kernels);
+            TrainerState saved = TrainerState.read(ckpt);
+            TrainConfig cfg = overrides(saved.config());
+            tokens = openTokens(saved.data().source());
+            checkVocab(tokens, model);
+            trainer = Trainer.resume(runDir, model, new TextDataset(tokens, cfg.contextLength(), cfg.seed()), cfg);
+            System.out.println("resuming " + runDir + " at step " + trainer.step() + " of " + cfg.steps());
+        }
+        trainer.listener(ProgressBar.forConsole());
+        CountDownLatch done = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            trainer.requestStop();
+            try { done.await(120, TimeUnit.SECONDS); } catch (InterruptedException ignored) { }
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            trainer.run();
+        } finally {
+            done.countDown();
+            try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException ignored) { }
+        }
+        Path ckpt = runDir.resolve(Checkpoints.DIR);
+        System.out.println("checkpoint: " + ckpt + " (config and weights in the format of the model it started from)");
+        if (sampleTokens > 0) {
+            TextCodec codec = bpe != null ? TextCodec.of(bpe) : TextCodec.bytes();
+            System.out.println("sample (temperature 0.8, top-k 40):");
+            System.out.print(samplePrompt);
+            GenerateCommand.streamText(new Generator(model), codec, samplePrompt, sampleTokens,
+                    new Sampler(tokens.vocabSize(), 0.8, 40, 1.0, 1), null);
+            System.out.println();
+        }
+        return 0;
+    }
+
+    private void checkVocab(Tokens tokens, LargeTrainable model) {
+        if (tokens.vocabSize() > model.vocabSize())
+            throw new UserError((bpe != null ? bpe.path() : tokens.source()) + ": the tokenizer has " + tokens.vocabSize()
+                    + " tokens but the model's vocabulary is " + model.vocabSize());
     }
 }
