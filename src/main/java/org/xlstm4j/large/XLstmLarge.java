@@ -39,8 +39,8 @@ import java.util.List;
  * reused: a decoding step allocates nothing. (Element-wise activations are scalar on purpose: the matrix products read
  * megabytes per token, the activations touch kilobytes.)
  *
- * <p>Not here yet: backward passes for fine-tuning. They would live in a trainable twin of this class that owns float32
- * copies of the weights (the mapped ones are read-only) and reuses {@link LargeWeights} for names and shapes.
+ * <p>Fine-tuning uses the trainable twin {@link LargeTrainable}, which owns float32 copies of the weights (the mapped
+ * ones here are read-only) and has a backward pass for every layer.
  */
 public final class XLstmLarge implements LanguageModel, AutoCloseable {
     public final LargeConfig config;
