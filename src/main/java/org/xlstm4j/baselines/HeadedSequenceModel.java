@@ -12,7 +12,8 @@ import java.util.List;
 
 /**
  * The part every model here shares: token embedding → body (the model proper, [B·T, E] → [B·T, E]) → linear head
- * (no bias) evaluated only at the scored rows → cross-entropy. Subclasses implement the body's forward and backward.
+ * (no bias, optionally tied to the embedding) evaluated only at the scored rows → cross-entropy. Subclasses implement
+ * the body's forward and backward.
  *
  * <p>Forward: x = Emb[ids]; h = body(x); hs = h[scored rows]; logits = hs·Wᵀ.
  * Backward: dlogits from the loss; W.grad += dlogitsᵀ·hs; dh = 0 except dh[scored] = dlogits·W; dx = body'(dh);
@@ -22,7 +23,8 @@ public abstract class HeadedSequenceModel implements SequenceModel {
     protected final Kernels kernels;
     protected final int vocab, dim;
     protected final Embedding embedding;
-    protected final Param head;                 // (V, E), PyTorch Linear layout
+    protected final Param head;                 // (V, E), PyTorch Linear layout; the embedding table when tied
+    protected final boolean tied;
     private final CrossEntropy crossEntropy = new CrossEntropy();
     private List<Param> params;
 
@@ -30,14 +32,26 @@ public abstract class HeadedSequenceModel implements SequenceModel {
     private int[] ids, rows, targetsSel;
     private int nSel, B, T;
 
-    protected HeadedSequenceModel(Kernels kernels, String embeddingName, String headName, int vocab, int dim) {
+    /**
+     * {@code embeddingName} is the prefix of the embedding table (its parameter is {@code embeddingName + ".weight"});
+     * with {@code tied} the head is the embedding table itself (logits = h·Embᵀ; both gradients add into one Param).
+     */
+    protected HeadedSequenceModel(Kernels kernels, String embeddingName, String headName, int vocab, int dim, boolean tied) {
         this.kernels = kernels;
         this.vocab = vocab;
         this.dim = dim;
+        this.tied = tied;
         this.embedding = new Embedding(embeddingName, vocab, dim);
-        this.head = new Param(headName, vocab, dim);
-        this.head.weightDecay = true;
+        if (tied) {
+            this.head = embedding.weight;
+        } else {
+            this.head = new Param(headName, vocab, dim);
+            this.head.weightDecay = true;
+        }
     }
+
+    /** Whether the head shares the embedding table. */
+    public boolean tied() { return tied; }
 
     /** The body's parameters (between embedding and head), in a fixed order. */
     protected abstract List<Param> bodyParameters();
@@ -55,7 +69,7 @@ public abstract class HeadedSequenceModel implements SequenceModel {
             List<Param> ps = new ArrayList<>();
             ps.add(embedding.weight);
             ps.addAll(bodyParameters());
-            ps.add(head);
+            if (!tied) ps.add(head);
             params = Collections.unmodifiableList(ps);
         }
         return params;

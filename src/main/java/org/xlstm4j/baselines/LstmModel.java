@@ -10,9 +10,10 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * The classic LSTM baseline of the paper's synthetic experiments: embedding → {@code layers} stacked {@link LstmLayer}s
- * of width E (no norms, no residuals) → linear head. Initialisation: PyTorch's {@code nn.LSTM} default U(±1/√H) for
- * every LSTM weight and bias; embedding and head small_init N(0, √(2/(5E))) as the xLSTM models.
+ * The classic LSTM baseline of the paper's synthetic experiments: embedding → {@code numLayers} stacked
+ * {@link LstmLayer}s of width E (no norms, no residuals) → linear head (optionally tied to the embedding).
+ * Initialisation: PyTorch's {@code nn.LSTM} default U(±1/√H) for every LSTM weight and bias; embedding and head
+ * small_init N(0, √(2/(5E))) as the xLSTM models.
  */
 public final class LstmModel extends HeadedSequenceModel {
     private final LstmLayer[] layers;
@@ -20,8 +21,8 @@ public final class LstmModel extends HeadedSequenceModel {
     private float[] dA, dB;
     private int rows;          // B·T of the last forward
 
-    public LstmModel(Kernels kernels, int vocab, int width, int numLayers) {
-        super(kernels, "embedding.weight", "head.weight", vocab, width);
+    public LstmModel(Kernels kernels, int vocab, int width, int numLayers, boolean tied) {
+        super(kernels, "embedding", "head.weight", vocab, width, tied);
         layers = new LstmLayer[numLayers];
         for (int i = 0; i < numLayers; i++) layers[i] = new LstmLayer("lstm.", i, width, width);
     }
@@ -35,7 +36,7 @@ public final class LstmModel extends HeadedSequenceModel {
         double bound = 1 / Math.sqrt(dim);
         for (LstmLayer l : layers)
             for (Param p : l.parameters()) Init.uniform(p, -bound, bound, rng);
-        Init.smallInit(head, dim, rng);
+        if (!tied) Init.smallInit(head, dim, rng);
         return this;
     }
 

@@ -13,10 +13,10 @@ import java.util.Random;
 
 /**
  * The Llama-style causal Transformer baseline: embedding → {@code numBlocks} {@link TransformerBlock}s (RMSNorm,
- * rotary multi-head attention, SwiGLU with hidden size ⌈(8/3)·E / 64⌉·64) → final RMSNorm → linear head. No absolute
- * positions (rotary only). Initialisation (GPT-2/Llama practice): N(0, 0.02) for every matrix, the two matrices that
- * write into the residual stream (attention output, FFN down-projection) scaled by 1/√(2·blocks); norms start at 1;
- * embedding and head small_init N(0, √(2/(5E))) as the xLSTM models.
+ * rotary multi-head attention, SwiGLU with hidden size ⌈(8/3)·E / 64⌉·64) → final RMSNorm → linear head (optionally
+ * tied to the embedding). No absolute positions (rotary only). Initialisation (GPT-2/Llama practice): N(0, 0.02) for
+ * every matrix, the two matrices that write into the residual stream (attention output, FFN down-projection) scaled
+ * by 1/√(2·blocks); norms start at 1; embedding and head small_init N(0, √(2/(5E))) as the xLSTM models.
  */
 public final class TransformerModel extends HeadedSequenceModel {
     private final TransformerBlock[] blocks;
@@ -25,8 +25,8 @@ public final class TransformerModel extends HeadedSequenceModel {
     private float[] out, dA, dB;
     private int rows;                // B·T of the last forward
 
-    public TransformerModel(Kernels kernels, int vocab, int width, int numBlocks, int numHeads) {
-        super(kernels, "tok_embeddings.weight", "output.weight", vocab, width);
+    public TransformerModel(Kernels kernels, int vocab, int width, int numBlocks, int numHeads, boolean tied) {
+        super(kernels, "tok_embeddings", "output.weight", vocab, width, tied);
         int hidden = GatedFFN.hiddenDim(width, 8.0 / 3.0, 64);
         blocks = new TransformerBlock[numBlocks];
         for (int i = 0; i < numBlocks; i++) blocks[i] = new TransformerBlock("layers." + i + ".", width, numHeads, hidden);
@@ -46,7 +46,7 @@ public final class TransformerModel extends HeadedSequenceModel {
                 boolean toResidual = p.name.endsWith("wo.weight") || p.name.endsWith("proj_down.weight");
                 Init.normal(p, toResidual ? residual : 0.02, rng);
             }
-        Init.smallInit(head, dim, rng);
+        if (!tied) Init.smallInit(head, dim, rng);
         return this;
     }
 

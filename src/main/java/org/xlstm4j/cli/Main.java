@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** Entry point of the {@code xlstm} command line; every subcommand is a thin layer over a library call. */
 @Command(name = "xlstm", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "xLSTM (sLSTM, mLSTM, xLSTM-7B) on the JVM: train, run and inspect models.",
-        subcommands = {CommandLine.HelpCommand.class, InspectCommand.class, ForwardCommand.class, TrainCommand.class, GenerateCommand.class, BenchCommand.class, TokenizeCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, InspectCommand.class, ForwardCommand.class, TrainCommand.class, GenerateCommand.class, BenchCommand.class, TokenizeCommand.class, ExperimentCommand.class})
 public final class Main implements Runnable {
     public static void main(String[] args) {
         System.exit(run(args));

@@ -22,9 +22,9 @@ import java.util.Map;
 
 /**
  * The paper's xLSTM language model ({@link XLstmLM}: token embedding → mLSTM/sLSTM block stack → post-blocks
- * LayerNorm → untied head, spec §4.2) as a {@link SequenceModel}: the same blocks, parameter names and official
+ * LayerNorm → head, tied or not, spec §4.2) as a {@link SequenceModel}: the same blocks, parameter names and official
  * initialisation, but the head is evaluated only at scored rows (the only difference; the tests check that logits and
- * gradients equal {@link XLstmLM}'s). Untied head and post-blocks norm are required.
+ * gradients equal {@link XLstmLM}'s). The post-blocks norm is required.
  */
 public final class XLstmSequenceModel extends HeadedSequenceModel {
     private final XLstmConfig config;
@@ -36,9 +36,9 @@ public final class XLstmSequenceModel extends HeadedSequenceModel {
     private int rows;
 
     public XLstmSequenceModel(String name, XLstmConfig config, Kernels kernels) {
-        super(kernels, "token_embedding.weight", "lm_head.weight", config.validate().vocabSize, config.embeddingDim);
-        if (config.tieWeights || !config.addPostBlocksNorm || config.dropout != 0)
-            throw new IllegalArgumentException("XLstmSequenceModel needs an untied head, the post-blocks norm and no dropout");
+        super(kernels, "token_embedding", "lm_head.weight", config.validate().vocabSize, config.embeddingDim, config.tieWeights);
+        if (!config.addPostBlocksNorm || config.dropout != 0)
+            throw new IllegalArgumentException("XLstmSequenceModel needs the post-blocks norm and no dropout");
         this.name = name;
         this.config = config;
         int E = config.embeddingDim;

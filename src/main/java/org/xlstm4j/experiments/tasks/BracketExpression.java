@@ -71,7 +71,8 @@ final class BracketExpression {
                 int op = rng.nextInt(withTimes ? 3 : 2);
                 seq[pos + 1 + left] = op == 0 ? plus : op == 1 ? minus : times;
                 seq[pos + len - 1] = close;
-                return op == 0 ? Math.floorMod(a + b, MOD) : op == 1 ? Math.floorMod(a - b, MOD) : Math.floorMod(a * b, MOD);
+                int v = op == 0 ? a + b : op == 1 ? a - b : a * b;
+                return Math.floorMod(v, MOD);                                           // Python-style modulo
             }
         }
     }

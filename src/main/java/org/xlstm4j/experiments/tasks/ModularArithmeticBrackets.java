@@ -11,7 +11,9 @@ public final class ModularArithmeticBrackets extends AbstractTask {
     static final int PLUS = 1, MINUS = 2, TIMES = 3, EQUALS = 4, OPEN = 5, CLOSE = 6, DIGIT0 = 7;
     private final BracketExpression expression = new BracketExpression(PLUS, MINUS, TIMES, OPEN, CLOSE, DIGIT0, true);
 
-    public ModularArithmeticBrackets() { super("mod_arith_brackets", "Mod Arithmetic (w/ brackets)", "DCF", 12, 0.2, 3); }
+    public ModularArithmeticBrackets() {
+        super("mod_arith_brackets", "Mod Arithmetic (w/ brackets)", "DCF", 12, 1.0 / BracketExpression.MOD, 3);
+    }
 
     @Override int write(int L, RandomGenerator rng, int[] seq, boolean[] answer) {
         int value = expression.write(L - 2, rng, seq, 0);
