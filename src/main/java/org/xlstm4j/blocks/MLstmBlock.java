@@ -4,6 +4,7 @@ import org.xlstm4j.layers.LayerNorm;
 import org.xlstm4j.model.Param;
 import org.xlstm4j.tensor.Buffers;
 import org.xlstm4j.tensor.Kernels;
+import org.xlstm4j.tensor.RowOps;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -12,7 +13,8 @@ import java.util.List;
 public final class MLstmBlock implements Block {
     public final LayerNorm norm;
     public final MLstmLayer layer;
-    private float[] xn, dxn;
+    private float[] xn;
+    private Workspace ws = new Workspace();
     private int rows;
 
     public MLstmBlock(String prefix, int E, int innerDim, int numHeads, int convKernel, int qkvBlocksize, boolean bias) {
@@ -31,18 +33,24 @@ public final class MLstmBlock implements Block {
         rows = B * T;
         int E = layer.E;
         xn = Buffers.ensure(xn, rows * E);
-        norm.forward(x, xn, rows);
+        norm.forward(k, x, xn, rows);
         layer.forward(k, xn, y, B, T, (MLstmBlockState) state);
-        for (int i = 0; i < rows * E; i++) y[i] += x[i];                 // residual
+        RowOps.add(x, y, 0, rows * E);                                   // residual
     }
 
     @Override public void backward(Kernels k, float[] dy, float[] dx) {
         int E = layer.E;
-        dxn = Buffers.ensure(dxn, rows * E);
+        float[] dxn = ws.get(23, rows * E);                              // slots 0–22 are the layer's
         layer.backward(k, dy, dxn);
         System.arraycopy(dy, 0, dx, 0, rows * E);                        // residual path
-        norm.backward(dxn, dx, rows, true);
+        norm.backward(k, dxn, dx, rows, true);
     }
 
     @Override public BlockState newState(int B) { return layer.newState(B); }
+
+    /** Shares scratch with the other blocks of a model (see {@link Workspace}). */
+    public void useWorkspace(Workspace w) {
+        this.ws = w;
+        layer.useWorkspace(w);
+    }
 }

@@ -5,6 +5,7 @@ import org.xlstm4j.layers.LayerNorm;
 import org.xlstm4j.model.Param;
 import org.xlstm4j.tensor.Buffers;
 import org.xlstm4j.tensor.Kernels;
+import org.xlstm4j.tensor.RowOps;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -42,12 +43,12 @@ public final class SLstmBlock implements Block {
         rows = B * T;
         int n = rows * E;
         xn = Buffers.ensure(xn, n); mid = Buffers.ensure(mid, n); midN = Buffers.ensure(midN, n); f = Buffers.ensure(f, n);
-        norm.forward(x, xn, rows);
+        norm.forward(k, x, xn, rows);
         layer.forward(k, xn, mid, B, T, (SLstmBlockState) state);
-        for (int i = 0; i < n; i++) mid[i] += x[i];                      // first residual
-        ffnNorm.forward(mid, midN, rows);
+        RowOps.add(x, mid, 0, n);                                        // first residual
+        ffnNorm.forward(k, mid, midN, rows);
         ffn.forward(k, midN, f, rows);
-        for (int i = 0; i < n; i++) y[i] = mid[i] + f[i];                // second residual
+        RowOps.sum(mid, f, y, 0, n);                                     // second residual
     }
 
     @Override public void backward(Kernels k, float[] dy, float[] dx) {
@@ -55,10 +56,10 @@ public final class SLstmBlock implements Block {
         dxn = Buffers.ensure(dxn, n); dMid = Buffers.ensure(dMid, n); dMidN = Buffers.ensure(dMidN, n);
         ffn.backward(k, dy, dMidN, rows, false);
         System.arraycopy(dy, 0, dMid, 0, n);
-        ffnNorm.backward(dMidN, dMid, rows, true);
+        ffnNorm.backward(k, dMidN, dMid, rows, true);
         layer.backward(k, dMid, dxn);
         System.arraycopy(dMid, 0, dx, 0, n);
-        norm.backward(dxn, dx, rows, true);
+        norm.backward(k, dxn, dx, rows, true);
     }
 
     @Override public BlockState newState(int B) { return layer.newState(B); }

@@ -6,9 +6,9 @@ import org.xlstm4j.layers.CausalConv1d;
 import org.xlstm4j.layers.HeadwiseLinear;
 import org.xlstm4j.layers.MultiHeadLayerNorm;
 import org.xlstm4j.model.Param;
-import org.xlstm4j.tensor.Activations;
 import org.xlstm4j.tensor.Buffers;
 import org.xlstm4j.tensor.Kernels;
+import org.xlstm4j.tensor.RowOps;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -69,8 +69,8 @@ public final class SLstmLayer {
         gIn = Buffers.ensure(gIn, n); gForget = Buffers.ensure(gForget, n); gZ = Buffers.ensure(gZ, n); gO = Buffers.ensure(gO, n);
         h = Buffers.ensure(h, n);
         if (conv != null) {
-            conv.forward(x, xconv, B, T, state == null ? null : state.conv);
-            for (int i = 0; i < n; i++) xc[i] = Activations.silu(xconv[i]);
+            conv.forward(k, x, xconv, B, T, state == null ? null : state.conv);
+            RowOps.silu(xconv, xc, 0, n);
         } else {
             System.arraycopy(x, 0, xc, 0, n);
         }
@@ -86,8 +86,8 @@ public final class SLstmLayer {
             System.arraycopy(gO, r * E, gates, o + 3 * E, E);
         }
         if (state != null && T == 1) cell.step(gates, h, B, state.cell);
-        else cell.forward(gates, h, B, T, state == null ? null : state.cell);
-        groupNorm.forward(h, y, rows);
+        else cell.forward(k, gates, h, B, T, state == null ? null : state.cell);
+        groupNorm.forward(k, h, y, rows);
     }
 
     public void backward(Kernels k, float[] dy, float[] dx) {
@@ -95,8 +95,8 @@ public final class SLstmLayer {
         dH = Buffers.ensure(dH, n); dGates = Buffers.ensure(dGates, 4 * n);
         dGIn = Buffers.ensure(dGIn, n); dGForget = Buffers.ensure(dGForget, n); dGZ = Buffers.ensure(dGZ, n); dGO = Buffers.ensure(dGO, n);
         dXc = Buffers.ensure(dXc, n); dXconv = Buffers.ensure(dXconv, n);
-        groupNorm.backward(dy, dH, rows, false);
-        cell.backward(dH, dGates);
+        groupNorm.backward(k, dy, dH, rows, false);
+        cell.backward(k, dH, dGates);
         for (int r = 0; r < rows; r++) {
             int o = r * 4 * E;
             System.arraycopy(dGates, o, dGIn, r * E, E);
@@ -109,10 +109,10 @@ public final class SLstmLayer {
         fgate.backward(k, dGIn, dXc, rows, false);
         igate.backward(k, dGForget, dXc, rows, true);
         if (conv != null) {
-            for (int i = 0; i < n; i++) dXconv[i] = dXc[i] * Activations.siluGrad(xconv[i]);
-            conv.backward(dXconv, dx, true);
+            RowOps.siluGradMul(dXc, xconv, dXconv, 0, n);
+            conv.backward(k, dXconv, dx, true);
         } else {
-            for (int i = 0; i < n; i++) dx[i] += dXc[i];
+            RowOps.add(dXc, dx, 0, n);
         }
     }
 }

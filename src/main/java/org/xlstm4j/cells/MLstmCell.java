@@ -1,5 +1,10 @@
 package org.xlstm4j.cells;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+import org.xlstm4j.tensor.Kernels;
+
 import java.util.Arrays;
 
 /**
@@ -22,11 +27,14 @@ public final class MLstmCell {
     public final int numHeads, dhqk, dhv;
     public final float eps;
 
-    private enum Mode { NONE, PARALLEL, CHUNKWISE }
+    private enum Mode { NONE, PARALLEL, CHUNKWISE, BLOCKED }
 
     private Mode lastForward = Mode.NONE;
     private final MLstmParallel parallel;
     private final MLstmChunkwise chunkwise;
+    private final MLstmChunkwiseBlocked blocked;
+    private boolean reference;
+    private Kernels lastKernels;
     // scratch for the recurrent step: q·C accumulator [DHV]
     private final double[] stepNum;
     private MLstmState scratchState;
@@ -46,6 +54,7 @@ public final class MLstmCell {
         this.eps = eps;
         this.parallel = new MLstmParallel(numHeads, dhqk, dhv, eps);
         this.chunkwise = new MLstmChunkwise(numHeads, dhqk, dhv, eps);
+        this.blocked = new MLstmChunkwiseBlocked(numHeads, dhqk, dhv, eps);
         this.stepNum = new double[dhv];
     }
 
@@ -63,26 +72,75 @@ public final class MLstmCell {
     /**
      * Chunkwise form (spec §3.4): recurrent over chunks of {@code chunkSize} tokens (the last chunk may be shorter),
      * quadratic inside a chunk. {@code state} is the initial state (null = zeros with m = 0); when non-null it is
-     * overwritten with the final state. Saves only chunk-boundary states for the backward.
+     * overwritten with the final state. Saves only chunk-boundary states for the backward. Runs the blocked SIMD
+     * implementation ({@link MLstmChunkwiseBlocked}) on the calling thread, or the token-by-token double-precision
+     * reference after {@link #useReference}.
      */
     public void forwardChunkwise(float[] q, float[] k, float[] v, float[] igatePreact, float[] fgatePreact,
                                  float[] h, int B, int T, int chunkSize, MLstmState state) {
+        forwardChunkwise(null, q, k, v, igatePreact, fgatePreact, h, B, T, chunkSize, state, false);
+    }
+
+    /**
+     * As {@link #forwardChunkwise(float[], float[], float[], float[], float[], float[], int, int, int, MLstmState)},
+     * with the heads spread over {@code kern}'s threads ({@link Kernels#parallelFor}; null = the calling thread), and
+     * in the rows-major layout when {@code rowsLayout}: q, k {@code [B, T, NH, DHQK]}, v, h {@code [B, T, NH, DHV]},
+     * gate pre-activations {@code [B, T, NH]} (the layer's activations as they are; the backward then uses it too).
+     */
+    public void forwardChunkwise(Kernels kern, float[] q, float[] k, float[] v, float[] igatePreact, float[] fgatePreact,
+                                 float[] h, int B, int T, int chunkSize, MLstmState state, boolean rowsLayout) {
+        forwardChunkwise(kern, q, k, v, igatePreact, fgatePreact, h, B, T, chunkSize, state, rowsLayout, false);
+    }
+
+    /**
+     * As {@link #forwardChunkwise(Kernels, float[], float[], float[], float[], float[], float[], int, int, int, MLstmState, boolean)};
+     * with {@code keepOutput} the backward reads h from the caller's array instead of a private copy (the caller then
+     * leaves h unchanged until the backward, as it does with the inputs).
+     */
+    public void forwardChunkwise(Kernels kern, float[] q, float[] k, float[] v, float[] igatePreact, float[] fgatePreact,
+                                 float[] h, int B, int T, int chunkSize, MLstmState state, boolean rowsLayout,
+                                 boolean keepOutput) {
         checkSequence(q, k, v, igatePreact, fgatePreact, h, B, T);
         if (chunkSize < 1) throw new IllegalArgumentException("MLstmCell: chunkSize " + chunkSize + " < 1");
         MLstmState s = stateOrZeros(state, B);
-        chunkwise.forward(q, k, v, igatePreact, fgatePreact, h, B, T, chunkSize, s);
-        lastForward = Mode.CHUNKWISE;
+        if (reference) {
+            if (rowsLayout) throw new IllegalArgumentException("MLstmCell: the reference chunkwise form takes the heads layout");
+            chunkwise.forward(q, k, v, igatePreact, fgatePreact, h, B, T, chunkSize, s);
+            lastForward = Mode.CHUNKWISE;
+        } else {
+            blocked.forward(kern, q, k, v, igatePreact, fgatePreact, h, B, T, chunkSize, s, state != null, rowsLayout, keepOutput);
+            lastForward = Mode.BLOCKED;
+            lastKernels = kern;
+        }
+    }
+
+    /**
+     * Before {@link #backward}: q, k, v of the last blocked chunkwise forward now live in these arrays (recomputed by the
+     * caller with the same values and layout, so that it need not keep them between forward and backward).
+     */
+    public void rebindInputs(float[] q, float[] k, float[] v) {
+        if (lastForward != Mode.BLOCKED) throw new IllegalStateException("MLstmCell.rebindInputs: the last forward was not the blocked chunkwise form");
+        blocked.rebind(q, k, v);
+    }
+
+    /**
+     * Whether {@link #forwardChunkwise} runs the token-by-token double-precision reference ({@code MLstmChunkwise})
+     * instead of the blocked SIMD form (the default); for tests that compare the two.
+     */
+    public void useReference(boolean reference) {
+        this.reference = reference;
     }
 
     /**
      * Gradient of the most recent {@link #forwardParallel} or {@link #forwardChunkwise} given {@code dh} (same shape
-     * as h). Overwrites dq, dk [B, NH, T, DHQK], dv [B, NH, T, DHV], dIgatePreact, dFgatePreact [B, NH, T].
+     * and layout as h). Overwrites dq, dk, dv, dIgatePreact, dFgatePreact (the layout of the forward's inputs).
      * No gradient flows into the initial state.
      */
     public void backward(float[] dh, float[] dq, float[] dk, float[] dv, float[] dIgatePreact, float[] dFgatePreact) {
         switch (lastForward) {
             case PARALLEL -> parallel.backward(dh, dq, dk, dv, dIgatePreact, dFgatePreact);
             case CHUNKWISE -> chunkwise.backward(dh, dq, dk, dv, dIgatePreact, dFgatePreact);
+            case BLOCKED -> blocked.backward(lastKernels, dh, dq, dk, dv, dIgatePreact, dFgatePreact);
             case NONE -> throw new IllegalStateException(
                     "MLstmCell.backward: no forwardParallel/forwardChunkwise to differentiate");
         }
@@ -94,13 +152,91 @@ public final class MLstmCell {
      */
     public void step(float[] q, float[] k, float[] v, float[] igatePreact, float[] fgatePreact, float[] h,
                      int B, MLstmState state) {
+        step(null, q, k, v, igatePreact, fgatePreact, h, B, state);
+    }
+
+    /**
+     * As {@link #step(float[], float[], float[], float[], float[], float[], int, MLstmState)}, float32 SIMD over the
+     * value dimension, heads spread over {@code kern}'s threads (null = the calling thread).
+     */
+    public void step(Kernels kern, float[] q, float[] k, float[] v, float[] igatePreact, float[] fgatePreact, float[] h,
+                     int B, MLstmState state) {
         checkSequence(q, k, v, igatePreact, fgatePreact, h, B, 1);
         if (state == null) throw new IllegalArgumentException("MLstmCell.step: state must not be null");
         checkState(state, B);
-        for (int bh = 0; bh < B * numHeads; bh++)
-            stepHead(q, k, v, igatePreact, fgatePreact, h, bh, 1, 0, state);
+        sq = q; sk = k; sv = v; sig = igatePreact; sfg = fgatePreact; sh = h; sState = state;
+        // small states (a few µs of work) are not worth waking another thread for
+        boolean serial = kern == null || B * numHeads == 1 || (long) B * numHeads * dhqk * dhv < PARALLEL_STATE;
+        if (serial) for (int bh = 0; bh < B * numHeads; bh++) stepHeadSimd(bh);
+        else kern.parallelFor(B * numHeads, stepTask);
+        sq = sk = sv = sig = sfg = sh = null;
+        sState = null;
         lastForward = Mode.NONE;
     }
+
+    /** State sizes (floats over all heads) from which {@link #step} spreads heads over threads. */
+    static final long PARALLEL_STATE = 1 << 16;
+    private float[] sq, sk, sv, sig, sfg, sh;
+    private MLstmState sState;
+    private final Kernels.Task stepTask = (bh, w) -> stepHeadSimd(bh);
+
+    /** One recurrent step of head slice bh (spec §3.2), the state update fused with the read-out q·C. */
+    private void stepHeadSimd(int bh) {
+        final int DK = dhqk, DV = dhv;
+        final float[] q = sq, k = sk, v = sv, h = sh, c = sState.c, n = sState.n;
+        final int qo = bh * DK, vo = bh * DV, co = bh * DK * DV, no = bh * DK;
+        double forgetLog = logSigmoid(sfg[bh]);
+        double igatePreact = sig[bh];
+        double mPrev = sState.m[bh];
+        double stabilizer = Math.max(forgetLog + mPrev, igatePreact);              // spec §3.2
+        float fAct = (float) Math.exp(forgetLog + mPrev - stabilizer);
+        float iAct = (float) (Math.exp(igatePreact - stabilizer) / Math.sqrt(DK));  // i' · 1/sqrt(DHQK) (key scale)
+        double qn = 0;
+        for (int a = 0; a < DK; a++) {
+            float nv = fAct * n[no + a] + iAct * k[qo + a];                          // n = f'n + i' k̂
+            n[no + a] = nv;
+            qn += (double) q[qo + a] * nv;
+        }
+        sState.m[bh] = (float) stabilizer;
+        float inv = (float) (1.0 / (Math.max(Math.abs(qn), Math.exp(-stabilizer)) + eps));  // spec §3.5
+        for (int d = 0; d < DV; d += 4 * SL) {
+            int dEnd = Math.min(DV, d + 4 * SL);
+            if (dEnd - d == 4 * SL) {
+                FloatVector v0 = FloatVector.fromArray(SF, v, vo + d), v1 = FloatVector.fromArray(SF, v, vo + d + SL);
+                FloatVector v2 = FloatVector.fromArray(SF, v, vo + d + 2 * SL), v3 = FloatVector.fromArray(SF, v, vo + d + 3 * SL);
+                FloatVector a0 = FloatVector.zero(SF), a1 = a0, a2 = a0, a3 = a0;
+                for (int a = 0; a < DK; a++) {
+                    float ka = iAct * k[qo + a], qa = q[qo + a];
+                    int row = co + a * DV + d;
+                    FloatVector c0 = FloatVector.fromArray(SF, c, row).mul(fAct).add(v0.mul(ka));   // C = f'C + i' k̂ vᵀ
+                    FloatVector c1 = FloatVector.fromArray(SF, c, row + SL).mul(fAct).add(v1.mul(ka));
+                    FloatVector c2 = FloatVector.fromArray(SF, c, row + 2 * SL).mul(fAct).add(v2.mul(ka));
+                    FloatVector c3 = FloatVector.fromArray(SF, c, row + 3 * SL).mul(fAct).add(v3.mul(ka));
+                    c0.intoArray(c, row); c1.intoArray(c, row + SL); c2.intoArray(c, row + 2 * SL); c3.intoArray(c, row + 3 * SL);
+                    FloatVector qv = FloatVector.broadcast(SF, qa);
+                    a0 = c0.fma(qv, a0); a1 = c1.fma(qv, a1); a2 = c2.fma(qv, a2); a3 = c3.fma(qv, a3);
+                }
+                a0.mul(inv).intoArray(h, vo + d); a1.mul(inv).intoArray(h, vo + d + SL);
+                a2.mul(inv).intoArray(h, vo + d + 2 * SL); a3.mul(inv).intoArray(h, vo + d + 3 * SL);
+            } else {
+                for (int dd = d; dd < dEnd; dd += SL) {
+                    VectorMask<Float> m = SF.indexInRange(dd, dEnd);
+                    FloatVector v0 = FloatVector.fromArray(SF, v, vo + dd, m), a0 = FloatVector.zero(SF);
+                    for (int a = 0; a < DK; a++) {
+                        float ka = iAct * k[qo + a], qa = q[qo + a];
+                        int row = co + a * DV + dd;
+                        FloatVector c0 = FloatVector.fromArray(SF, c, row, m).mul(fAct).add(v0.mul(ka));
+                        c0.intoArray(c, row, m);
+                        a0 = c0.fma(FloatVector.broadcast(SF, qa), a0);
+                    }
+                    a0.mul(inv).intoArray(h, vo + dd, m);
+                }
+            }
+        }
+    }
+
+    private static final VectorSpecies<Float> SF = FloatVector.SPECIES_PREFERRED;
+    private static final int SL = SF.length();
 
     /**
      * The recurrent form over a sequence, token by token (same layouts and state semantics as

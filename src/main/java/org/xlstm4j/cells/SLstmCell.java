@@ -5,7 +5,11 @@ import jdk.incubator.vector.VectorSpecies;
 import org.xlstm4j.UserError;
 import org.xlstm4j.model.Param;
 import org.xlstm4j.tensor.Activations;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import org.xlstm4j.tensor.Buffers;
+import org.xlstm4j.tensor.Kernels;
+import org.xlstm4j.tensor.SmallMatmul;
 
 import java.util.Arrays;
 
@@ -76,14 +80,15 @@ public final class SLstmCell {
     // forward
 
     /**
-     * Runs the cell over a sequence.
+     * Scalar twin of {@link #forward(Kernels, float[], float[], int, int, SLstmState)}: runs the cell over a sequence
+     * with plain loops and double-precision activations, the same semantics (tests compare the two).
      *
      * @param gatesPreact [B, T, 4E] the input part W·x of the pre-activations, rows {@code [i | f | z | o]}; the cell
      *                    adds R·h_{t−1} + b. Not modified and not retained.
      * @param h           [B, T, E] output hidden states
      * @param state       initial state (null = zeros); when non-null it is overwritten with the final state
      */
-    public void forward(float[] gatesPreact, float[] h, int B, int T, SLstmState state) {
+    public void forwardScalar(float[] gatesPreact, float[] h, int B, int T, SLstmState state) {
         checkShapes(gatesPreact, h, B, T, state);
         int BE = B * E;
         ensureSaved(B, T);
@@ -115,10 +120,10 @@ public final class SLstmCell {
     }
 
     /**
-     * One token: {@code gatesPreact [B, 4E] → h [B, E]}, advancing {@code state} (non-null) in place. Saves nothing
-     * for backward. Gives bit-for-bit the same numbers as {@link #forward} over the same tokens.
+     * Scalar twin of {@link #step}: one token with plain loops; gives bit-for-bit the same numbers as
+     * {@link #forwardScalar} over the same tokens.
      */
-    public void step(float[] gatesPreact, float[] h, int B, SLstmState state) {
+    public void stepScalar(float[] gatesPreact, float[] h, int B, SLstmState state) {
         if (state == null) throw new IllegalArgumentException("SLstmCell.step: state must not be null");
         checkShapes(gatesPreact, h, B, 1, state);
         preact = Buffers.ensure(preact, B * 4 * E);
@@ -214,14 +219,15 @@ public final class SLstmCell {
      */
 
     /**
-     * Backpropagation through time for the most recent {@link #forward}: accumulates (+=) into the recurrent kernel's
+     * Scalar twin of {@link #backward(Kernels, float[], float[])}; differentiates the most recent forward of either
+     * kind. Backpropagation through time: accumulates (+=) into the recurrent kernel's
      * and the bias's gradients, and overwrites {@code dGatesPreact [B, T, 4E]} with d loss / d (input part of the
      * pre-activations), which equals d loss / d (full pre-activations). The gradient w.r.t. the initial state is not
      * computed (but a non-zero initial state is accounted for).
      *
      * @param dh [B, T, E] d loss / d h
      */
-    public void backward(float[] dh, float[] dGatesPreact) {
+    public void backwardScalar(float[] dh, float[] dGatesPreact) {
         if (savedT < 0) throw new IllegalStateException("SLstmCell.backward: no forward to differentiate");
         int B = savedB, T = savedT, BE = B * E, G = 4 * E;
         if (dh.length < B * T * E || dGatesPreact.length < B * T * G)
@@ -284,6 +290,380 @@ public final class SLstmCell {
                     }
                 }
             }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // SIMD forward / step / backward, parallel over heads
+
+    // The recurrence is head-local (block-diagonal R, element-wise gates), so each head runs the whole time loop as
+    // one task: per step, R·h_{t−1} for all B rows is a (B × DH)·(DH × DH) product per gate (SmallMatmul) and the
+    // gate math is vectorized over the head's units. The one global coupling, the vanilla rule "m = ĩ while the
+    // normalizer is all zero over the whole [B, E] tensor" (spec §2.5), is exact at t = 0 (the initial state is known)
+    // and assumed false afterwards; every head records whether its own part of n was zero, and in the (practically
+    // impossible) case that all were zero at some t ≥ 1 the forward is redone serially with the exact rule.
+
+    private float[] RT = new float[0];         // per head and gate: R_gᵀ (DH_k × DH_j), for h·R_gᵀ
+    private boolean[] headZero = new boolean[0];
+    private boolean zeroAtStart;
+    private float[] fwdX, fwdH, bwdDh, bwdD, gatherP, gatherH, gatherPT;
+    private int fwdT, fwdB;
+    private final Kernels.Task forwardHeadTask = (hd, w) -> forwardHead(hd, fwdB, fwdT, true);
+    private final Kernels.Task backwardHeadTask = (hd, w) -> backwardHead(hd);
+
+    /**
+     * Runs the cell over a sequence.
+     *
+     * @param gatesPreact [B, T, 4E] the input part W·x of the pre-activations, rows {@code [i | f | z | o]}; the cell
+     *                    adds R·h_{t−1} + b. Not modified and not retained.
+     * @param h           [B, T, E] output hidden states
+     * @param state       initial state (null = zeros); when non-null it is overwritten with the final state
+     */
+    public void forward(float[] gatesPreact, float[] h, int B, int T, SLstmState state) {
+        forward(null, gatesPreact, h, B, T, state);
+    }
+
+    /** As {@link #forward(float[], float[], int, int, SLstmState)}, heads spread over {@code kern}'s threads (null = serial). */
+    public void forward(Kernels kern, float[] gatesPreact, float[] h, int B, int T, SLstmState state) {
+        checkShapes(gatesPreact, h, B, T, state);
+        int BE = B * E;
+        ensureSaved(B, T);
+        if (state == null) {
+            Arrays.fill(hs, 0, BE, 0f);
+            Arrays.fill(cs, 0, BE, 0f);
+            Arrays.fill(ns, 0, BE, 0f);
+            Arrays.fill(ms, 0, BE, 0f);
+        } else {
+            System.arraycopy(state.h, 0, hs, 0, BE);
+            System.arraycopy(state.c, 0, cs, 0, BE);
+            System.arraycopy(state.n, 0, ns, 0, BE);
+            System.arraycopy(state.m, 0, ms, 0, BE);
+        }
+        prepareRT();
+        if (headZero.length < NH * T) headZero = new boolean[NH * T];
+        zeroAtStart = allZero(ns, 0, BE);
+        fwdX = gatesPreact; fwdH = h; fwdB = B; fwdT = T;
+        if (kern == null || NH == 1) for (int hd = 0; hd < NH; hd++) forwardHead(hd, B, T, true);
+        else kern.parallelFor(NH, forwardHeadTask);
+        boolean exact = true;
+        for (int t = 1; t < T && exact; t++) {
+            boolean all = true;
+            for (int hd = 0; hd < NH && all; hd++) all = headZero[hd * T + t];
+            if (all) exact = false;
+        }
+        if (!exact) forwardExact(B, T);    // the normalizer was zero everywhere at some t ≥ 1: redo with the true rule
+        fwdX = fwdH = null;
+        rtValid = false;   // the weights may change before the next step (an optimizer step): step() re-derives RT
+        if (state != null) {
+            System.arraycopy(hs, T * BE, state.h, 0, BE);
+            System.arraycopy(cs, T * BE, state.c, 0, BE);
+            System.arraycopy(ns, T * BE, state.n, 0, BE);
+            System.arraycopy(ms, T * BE, state.m, 0, BE);
+        }
+        savedB = B;
+        savedT = T;
+    }
+
+    /** The forward with the global all-zero test evaluated at every step (serial over heads). */
+    private void forwardExact(int B, int T) {
+        int BE = B * E;
+        for (int t = 0; t < T; t++) {
+            boolean zero = allZero(ns, t * BE, BE);
+            for (int hd = 0; hd < NH; hd++) stepHead(hd, B, T, t, zero, fwdX, hs, cs, ns, ms, t * BE, (t + 1) * BE, true, fwdH);
+        }
+    }
+
+    /** One head over all T steps; the all-zero rule as described above. */
+    private void forwardHead(int hd, int B, int T, boolean save) {
+        int BE = B * E;
+        for (int t = 0; t < T; t++) {
+            headZero[hd * T + t] = headAllZero(ns, t * BE, B, hd);
+            boolean zero = t == 0 ? zeroAtStart : false;
+            stepHead(hd, B, T, t, zero, fwdX, hs, cs, ns, ms, t * BE, (t + 1) * BE, save, fwdH);
+        }
+    }
+
+    private boolean headAllZero(float[] n, int off, int B, int hd) {
+        for (int b = 0; b < B; b++) {
+            int o = off + b * E + hd * DH;
+            for (int u = 0; u < DH; u++) if (n[o + u] != 0f) return false;
+        }
+        return true;
+    }
+
+    /** RT[(hd·4 + g)·DH·DH + k·DH + j] = R[hd, g·DH + j, k]. */
+    private void prepareRT() {
+        float[] R = recurrentKernel.data;
+        if (RT.length < R.length) RT = new float[R.length];
+        for (int hd = 0; hd < NH; hd++)
+            for (int g = 0; g < 4; g++) {
+                int blk = (hd * 4 + g) * DH * DH;
+                SmallMatmul.transpose(DH, DH, R, blk, DH, RT, blk, DH);
+            }
+    }
+
+    /**
+     * One step of head hd for B rows (spec §2.1): reads h, c, n, m at {@code prevOff} of the state arrays, writes
+     * them at {@code curOff} (may equal prevOff: in place; R·h_{t−1} is complete before any write), the outputs into
+     * {@code hOut[(b·T + t)·E + u]}, and, when {@code save}, the activations backward needs at [t, b, u].
+     */
+    private void stepHead(int hd, int B, int T, int t, boolean zero, float[] x, float[] hS, float[] cS, float[] nS,
+                          float[] mS, int prevOff, int curOff, boolean save, float[] hOut) {
+        final int G = 4 * E, c0 = hd * DH;
+        // preact[b, g·E + hd·DH + j] = Σ_k h_{t−1}[b, hd·DH + k]·R[hd, g·DH + j, k]
+        for (int g = 0; g < 4; g++)
+            SmallMatmul.gemm(B, DH, DH, hS, prevOff + c0, E, RT, (hd * 4 + g) * DH * DH, DH, preact, g * E + c0, G, false,
+                    SmallMatmul.FULL);
+        for (int b = 0; b < B; b++) pointwiseRow(b, T, t, c0, zero, x, hS, cS, nS, mS, prevOff, curOff, save, hOut, B);
+    }
+
+    /** The gate math of step t for row b and the units of one head (vectorized over units), see {@link #stepHead}. */
+    private void pointwiseRow(int b, int T, int t, int c0, boolean zero, float[] x, float[] hS, float[] cS, float[] nS,
+                              float[] mS, int prevOff, int curOff, boolean save, float[] hOut, int B) {
+        // three passes over the head's units (all in L1), each small enough for C1 to compile quickly
+        rawRow(b, T, t, c0, x);
+        gatesRow(b, t, c0, zero, mS, prevOff, curOff, save, B);
+        outputGatesRow(b, t, c0, save, B);
+        stateRow(b, T, t, c0, hS, cS, nS, prevOff, curOff, hOut);
+    }
+
+    /** preact[b, g·E + c0 + u] = Wx + Ry + b (spec §2.1), in place over the Ry already there. */
+    private void rawRow(int b, int T, int t, int c0, float[] x) {
+        final int G = 4 * E, p = b * G + c0, xr = (b * T + t) * G + c0;
+        final float[] bv = bias.data, pre = preact;
+        for (int g = 0; g < 4; g++) {
+            int o = g * E;
+            for (int u = 0; u < DH; u += LANES) {
+                VectorMask<Float> mk = SPECIES.indexInRange(u, DH);
+                FloatVector.fromArray(SPECIES, x, xr + o + u, mk).add(FloatVector.fromArray(SPECIES, pre, p + o + u, mk))
+                        .add(FloatVector.fromArray(SPECIES, bv, o + c0 + u, mk)).intoArray(pre, p + o + u, mk);
+            }
+        }
+    }
+
+    /**
+     * The gates from the raw pre-activations (spec §2.1): replaces [ĩ | f̃ | z̃ | õ] in preact by [i' | f' | z | o],
+     * writes the new stabilizer m at curOff (after reading the old one at prevOff: may be in place) and, when saving,
+     * the gates and d f'/d f̃ for the backward.
+     */
+    private void gatesRow(int b, int t, int c0, boolean zero, float[] mS, int prevOff, int curOff, boolean save, int B) {
+        final int G = 4 * E, p = b * G + c0, s0 = b * E + c0;
+        final float[] pre = preact;
+        for (int u = 0; u < DH; u += LANES) {
+            VectorMask<Float> mk = SPECIES.indexInRange(u, DH);
+            FloatVector iRaw = FloatVector.fromArray(SPECIES, pre, p + u, mk);
+            FloatVector fRaw = FloatVector.fromArray(SPECIES, pre, p + E + u, mk);
+            FloatVector mP = FloatVector.fromArray(SPECIES, mS, prevOff + s0 + u, mk);
+            // logσ(f̃) = min(f̃, 0) − log1p(e^(−|f̃|)); logf = m + logσ(f̃)  (spec §2.1)
+            FloatVector logSigF = fRaw.min(0f).sub(fRaw.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P));
+            FloatVector forgetLog = mP.add(logSigF);
+            FloatVector stab = zero ? iRaw : iRaw.max(forgetLog);                       // spec §2.1 / §2.5
+            FloatVector fExp = forgetLog.sub(stab).lanewise(VectorOperators.EXP);
+            FloatVector iGate = iRaw.sub(stab).lanewise(VectorOperators.EXP).min(1f);   // i' = min(e^(ĩ − m), 1)
+            FloatVector fGate = fExp.min(1f);                                            // f' = min(e^(logf − m), 1)
+            stab.intoArray(mS, curOff + s0 + u, mk);
+            iGate.intoArray(pre, p + u, mk);
+            fGate.intoArray(pre, p + E + u, mk);
+            if (save) {
+                int a = t * B * E + s0 + u;
+                iGate.intoArray(iGates, a, mk);
+                fGate.intoArray(fGates, a, mk);
+                // d f'/d f̃ = f'·σ(−f̃) with m constant; 0 where the min(·, 1) guard clamps
+                FloatVector sigNegF = FloatVector.broadcast(SPECIES, 1f).div(fRaw.lanewise(VectorOperators.EXP).add(1f));
+                fGate.mul(sigNegF).blend(0f, fExp.compare(VectorOperators.GT, 1f)).intoArray(fSlopes, a, mk);
+            }
+        }
+    }
+
+    /** z = tanh(z̃), o = σ(õ) in place in preact (and saved for the backward). */
+    private void outputGatesRow(int b, int t, int c0, boolean save, int B) {
+        final int G = 4 * E, p = b * G + c0, s0 = b * E + c0;
+        final float[] pre = preact;
+        for (int u = 0; u < DH; u += LANES) {
+            VectorMask<Float> mk = SPECIES.indexInRange(u, DH);
+            FloatVector zAct = FloatVector.fromArray(SPECIES, pre, p + 2 * E + u, mk).lanewise(VectorOperators.TANH);
+            FloatVector oRaw = FloatVector.fromArray(SPECIES, pre, p + 3 * E + u, mk);
+            FloatVector oGate = FloatVector.broadcast(SPECIES, 1f).div(oRaw.neg().lanewise(VectorOperators.EXP).add(1f));
+            zAct.intoArray(pre, p + 2 * E + u, mk);
+            oGate.intoArray(pre, p + 3 * E + u, mk);
+            if (save) {
+                int a = t * B * E + s0 + u;
+                zAct.intoArray(zActs, a, mk);
+                oGate.intoArray(oGates, a, mk);
+            }
+        }
+    }
+
+    /** c = f'c + i'z, n = f'n + i', h = o·c/n (spec §2.1) from the gates in preact; reads c, n at prevOff first. */
+    private void stateRow(int b, int T, int t, int c0, float[] hS, float[] cS, float[] nS, int prevOff, int curOff, float[] hOut) {
+        final int G = 4 * E, p = b * G + c0, s0 = b * E + c0;
+        final float[] pre = preact;
+        for (int u = 0; u < DH; u += LANES) {
+            VectorMask<Float> mk = SPECIES.indexInRange(u, DH);
+            int sp = prevOff + s0 + u, sc = curOff + s0 + u;
+            FloatVector iGate = FloatVector.fromArray(SPECIES, pre, p + u, mk), fGate = FloatVector.fromArray(SPECIES, pre, p + E + u, mk);
+            FloatVector zAct = FloatVector.fromArray(SPECIES, pre, p + 2 * E + u, mk), oGate = FloatVector.fromArray(SPECIES, pre, p + 3 * E + u, mk);
+            FloatVector c = fGate.mul(FloatVector.fromArray(SPECIES, cS, sp, mk)).add(iGate.mul(zAct)); // c = f'c + i'z
+            FloatVector n = fGate.mul(FloatVector.fromArray(SPECIES, nS, sp, mk)).add(iGate);           // n = f'n + i'
+            FloatVector hv = oGate.mul(c).div(n);                                                         // h = o·c/n
+            hv.intoArray(hS, sc, mk);
+            c.intoArray(cS, sc, mk);
+            n.intoArray(nS, sc, mk);
+            hv.intoArray(hOut, (b * T + t) * E + c0 + u, mk);
+        }
+    }
+
+    /**
+     * One token: {@code gatesPreact [B, 4E] → h [B, E]}, advancing {@code state} (non-null) in place. Saves nothing
+     * for backward. Gives bit-for-bit the same numbers as {@link #forward} over the same tokens.
+     */
+    public void step(float[] gatesPreact, float[] h, int B, SLstmState state) {
+        if (state == null) throw new IllegalArgumentException("SLstmCell.step: state must not be null");
+        checkShapes(gatesPreact, h, B, 1, state);
+        preact = Buffers.ensure(preact, B * 4 * E);
+        if (!rtValid) {
+            prepareRT();
+            rtValid = true;
+        }
+        boolean zero = allZero(state.n, 0, B * E);
+        // R·h_{t−1} of every head is computed before its state is overwritten (heads do not read each other's h)
+        for (int hd = 0; hd < NH; hd++)
+            stepHead(hd, B, 1, 0, zero, gatesPreact, state.h, state.c, state.n, state.m, 0, 0, false, h);
+    }
+
+    /**
+     * Declares that the recurrent kernel was changed in place since the last {@link #forward}/{@link #step}: the next
+     * step recomputes its transposed copy. (A forward always recomputes it; step() reuses the copy it made, so that
+     * decoding does not transpose R per token. Weights changed between two steps without a forward in between must
+     * be announced with this method.)
+     */
+    public void weightsChanged() {
+        rtValid = false;
+    }
+
+    private boolean rtValid;
+
+    /**
+     * Backpropagation through time for the most recent forward: accumulates (+=) into the recurrent kernel's and the
+     * bias's gradients, and overwrites {@code dGatesPreact [B, T, 4E]} with d loss / d (input part of the
+     * pre-activations), which equals d loss / d (full pre-activations). The gradient w.r.t. the initial state is not
+     * computed (but a non-zero initial state is accounted for). See the comment above {@link #backwardScalar} for why
+     * m is held constant.
+     *
+     * @param dh [B, T, E] d loss / d h
+     */
+    public void backward(float[] dh, float[] dGatesPreact) {
+        backward(null, dh, dGatesPreact);
+    }
+
+    /** As {@link #backward(float[], float[])}, heads spread over {@code kern}'s threads and dR as one product per gate. */
+    public void backward(Kernels kern, float[] dh, float[] dGatesPreact) {
+        if (savedT < 0) throw new IllegalStateException("SLstmCell.backward: no forward to differentiate");
+        int B = savedB, T = savedT, BE = B * E, G = 4 * E, rows = B * T;
+        if (dh.length < rows * E || dGatesPreact.length < rows * G)
+            throw new IllegalArgumentException("SLstmCell.backward: dh needs " + rows * E + " and dGatesPreact "
+                    + rows * G + " values, got " + dh.length + " and " + dGatesPreact.length);
+        dhRec = Buffers.ensure(dhRec, BE);
+        dcNext = Buffers.ensure(dcNext, BE);
+        dnNext = Buffers.ensure(dnNext, BE);
+        Arrays.fill(dhRec, 0, BE, 0f);
+        Arrays.fill(dcNext, 0, BE, 0f);
+        Arrays.fill(dnNext, 0, BE, 0f);
+        bwdDh = dh;
+        bwdD = dGatesPreact;
+        if (kern == null || NH == 1) for (int hd = 0; hd < NH; hd++) backwardHead(hd);
+        else kern.parallelFor(NH, backwardHeadTask);
+        bwdDh = bwdD = null;
+        // db += Σ_rows dpre;  dR[hd, g·DH + j, k] += Σ_{b,t} dpre[b, t, g·E + hd·DH + j]·h_{t−1}[b, hd·DH + k]
+        float[] db = bias.grad;
+        for (int r = 0; r < rows; r++) addRowTo(dGatesPreact, r * G, db, G);
+        gatherP = Buffers.ensure(gatherP, rows * DH);
+        gatherH = Buffers.ensure(gatherH, rows * DH);
+        float[] dR = recurrentKernel.grad;
+        for (int hd = 0; hd < NH; hd++) {
+            for (int b = 0; b < B; b++)
+                for (int t = 0; t < T; t++) System.arraycopy(hs, t * BE + b * E + hd * DH, gatherH, (b * T + t) * DH, DH);
+            for (int g = 0; g < 4; g++) {
+                for (int r = 0; r < rows; r++) System.arraycopy(dGatesPreact, r * G + g * E + hd * DH, gatherP, r * DH, DH);
+                int blk = (hd * 4 + g) * DH * DH;
+                if (kern != null) {
+                    kern.matmulDyTX(gatherP, 0, gatherH, 0, dR, blk, rows, DH, DH, true);
+                } else {
+                    gatherPT = Buffers.ensure(gatherPT, rows * DH);
+                    SmallMatmul.transpose(rows, DH, gatherP, 0, DH, gatherPT, 0, rows);
+                    SmallMatmul.gemm(DH, DH, rows, gatherPT, 0, rows, gatherH, 0, DH, dR, blk, DH, true, SmallMatmul.FULL);
+                }
+            }
+        }
+    }
+
+    /** y[0..n) += x[xo..xo+n). */
+    private static void addRowTo(float[] x, int xo, float[] y, int n) {
+        int i = 0;
+        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES)
+            FloatVector.fromArray(SPECIES, y, i).add(FloatVector.fromArray(SPECIES, x, xo + i)).intoArray(y, i);
+        for (; i < n; i++) y[i] += x[xo + i];
+    }
+
+    /** Backward through time for head hd (pointwise SIMD; d h_{t−1} = Σ_g dpre_g·R_g as small products). */
+    private void backwardHead(int hd) {
+        final int B = savedB, T = savedT, BE = B * E, G = 4 * E, c0 = hd * DH;
+        final float[] dh = bwdDh, d = bwdD, R = recurrentKernel.data;
+        for (int t = T - 1; t >= 0; t--) {
+            int prev = t * BE, cur = (t + 1) * BE;
+            for (int b = 0; b < B; b++) pointwiseBackwardRow(b, t, c0, dh, d);
+            // d h_{t−1}[b, hd·DH + k] = Σ_g Σ_j dpre[b, t, g·E + hd·DH + j]·R[hd, g·DH + j, k] (not needed at t = 0)
+            if (t > 0)
+                for (int g = 0; g < 4; g++)
+                    SmallMatmul.gemm(B, DH, DH, d, t * G + g * E + c0, T * G, R, (hd * 4 + g) * DH * DH, DH, dhRec, c0, E,
+                            g > 0, SmallMatmul.FULL);
+        }
+    }
+
+    /** The pointwise backward of step t for row b and the units of one head (vectorized over units), in two passes. */
+    private void pointwiseBackwardRow(int b, int t, int c0, float[] dh, float[] d) {
+        cellGradRow(b, t, c0, dh, d);
+        gateGradRow(b, t, c0, d);
+    }
+
+    /**
+     * From d h_t (output + recurrence) and d c_t, d n_t (from step t+1): d c_t and d n_t in full, kept in the
+     * z and o slots of dGatesPreact until {@link #gateGradRow} turns them into gate gradients; d õ written.
+     */
+    private void cellGradRow(int b, int t, int c0, float[] dh, float[] d) {
+        final int B = savedB, T = savedT, BE = B * E, G = 4 * E;
+        final int prev = t * BE, cur = (t + 1) * BE, x = (b * T + t) * G + c0, s0 = b * E + c0;
+        for (int u = 0; u < DH; u += LANES) {
+            VectorMask<Float> mk = SPECIES.indexInRange(u, DH);
+            int s = s0 + u, a = prev + s;
+            FloatVector oGate = FloatVector.fromArray(SPECIES, oGates, a, mk);
+            FloatVector hv = FloatVector.fromArray(SPECIES, hs, cur + s, mk), n = FloatVector.fromArray(SPECIES, ns, cur + s, mk);
+            FloatVector dH = FloatVector.fromArray(SPECIES, dh, (b * T + t) * E + c0 + u, mk).add(FloatVector.fromArray(SPECIES, dhRec, s, mk));
+            FloatVector dC = dH.mul(oGate).div(n).add(FloatVector.fromArray(SPECIES, dcNext, s, mk));   // h = o·c/n
+            FloatVector dN = dH.neg().mul(hv).div(n).add(FloatVector.fromArray(SPECIES, dnNext, s, mk)); // ∂h/∂n = −h/n
+            dC.intoArray(d, x + u, mk);
+            dN.intoArray(d, x + E + u, mk);
+            dH.mul(hv).mul(oGate.neg().add(1f)).intoArray(d, x + 3 * E + u, mk);         // ∂h/∂õ = h·(1 − σ(õ))
+        }
+    }
+
+    /** From d c_t, d n_t (in the i and f slots): the gate gradients, and d c, d n handed to step t−1. */
+    private void gateGradRow(int b, int t, int c0, float[] d) {
+        final int B = savedB, T = savedT, BE = B * E, G = 4 * E;
+        final int prev = t * BE, x = (b * T + t) * G + c0, s0 = b * E + c0;
+        for (int u = 0; u < DH; u += LANES) {
+            VectorMask<Float> mk = SPECIES.indexInRange(u, DH);
+            int s = s0 + u, a = prev + s;
+            FloatVector dC = FloatVector.fromArray(SPECIES, d, x + u, mk), dN = FloatVector.fromArray(SPECIES, d, x + E + u, mk);
+            FloatVector iGate = FloatVector.fromArray(SPECIES, iGates, a, mk), fGate = FloatVector.fromArray(SPECIES, fGates, a, mk);
+            FloatVector zAct = FloatVector.fromArray(SPECIES, zActs, a, mk);
+            FloatVector dIGate = dC.mul(zAct).add(dN);                                   // c = f'c + i'z, n = f'n + i'
+            FloatVector dFGate = dC.mul(FloatVector.fromArray(SPECIES, cs, a, mk)).add(dN.mul(FloatVector.fromArray(SPECIES, ns, a, mk)));
+            dIGate.mul(iGate).intoArray(d, x + u, mk);                                   // i' = e^(ĩ − m), m constant
+            dFGate.mul(FloatVector.fromArray(SPECIES, fSlopes, a, mk)).intoArray(d, x + E + u, mk);
+            dC.mul(iGate).mul(zAct.mul(zAct).neg().add(1f)).intoArray(d, x + 2 * E + u, mk); // z = tanh(z̃)
+            dC.mul(fGate).intoArray(dcNext, s, mk);
+            dN.mul(fGate).intoArray(dnNext, s, mk);
         }
     }
 

@@ -2,7 +2,7 @@ package org.xlstm4j.layers;
 
 import java.util.List;
 import org.xlstm4j.model.Param;
-import org.xlstm4j.tensor.Activations;
+import org.xlstm4j.tensor.RowOps;
 import org.xlstm4j.tensor.Kernels;
 
 /**
@@ -50,10 +50,7 @@ public final class GatedFFN {
         final int P = hidden;
         ensureBuffers(rows);
         projUp.forward(k, x, up, rows);
-        for (int r = 0; r < rows; r++) {
-            int uo = r * 2 * P, ho = r * P;
-            for (int i = 0; i < P; i++) h[ho + i] = activate(up[uo + i]) * up[uo + P + i]; // spec §2.6
-        }
+        run(k, rows, actTask);                                                  // spec §2.6: h = act(gate) ⊙ up
         projDown.forward(k, h, y, rows);
     }
 
@@ -61,24 +58,32 @@ public final class GatedFFN {
     public void backward(Kernels k, float[] dy, float[] dx, int rows, boolean accumulateDx) {
         final int P = hidden;
         projDown.backward(k, dy, dh, rows, false);
-        for (int r = 0; r < rows; r++) {
-            int uo = r * 2 * P, ho = r * P;
-            for (int i = 0; i < P; i++) {
-                float gate = up[uo + i], u = up[uo + P + i], g = dh[ho + i];
-                dup[uo + i] = g * u * activateGrad(gate);
-                dup[uo + P + i] = g * activate(gate);
-            }
-        }
+        run(k, rows, actBackwardTask);
         projUp.backward(k, dup, dx, rows, accumulateDx);
     }
 
-    private float activate(float v) {
-        return act == Act.GELU ? Activations.gelu(v) : Activations.silu(v);
+    private int taskRows, taskCount;
+    private final Kernels.Task actTask = this::actRows;
+    private final Kernels.Task actBackwardTask = this::actBackwardRows;
+
+    private void actRows(int t, int w) {
+        RowOps.gatedAct(up, h, lo(t), hi(t), hidden, act == Act.GELU);
     }
 
-    private float activateGrad(float v) {
-        return act == Act.GELU ? Activations.geluGrad(v) : Activations.siluGrad(v);
+    private void actBackwardRows(int t, int w) {
+        RowOps.gatedActBackward(up, dh, dup, lo(t), hi(t), hidden, act == Act.GELU);
     }
+
+    /** Runs a row-range task over [0, rows), split over the backend's threads. */
+    private void run(Kernels k, int rows, Kernels.Task task) {
+        taskRows = rows;
+        taskCount = k.parallelTasks() ? Math.max(1, Math.min(2 * k.threads(), rows / 16)) : 1;
+        k.parallelFor(taskCount, task);
+    }
+
+    private int lo(int t) { return (int) ((long) taskRows * t / taskCount); }
+
+    private int hi(int t) { return (int) ((long) taskRows * (t + 1) / taskCount); }
 
     private void ensureBuffers(int rows) {
         if (h == null || h.length < rows * hidden) {

@@ -3,7 +3,9 @@ package org.xlstm4j.layers;
 import java.util.List;
 import org.xlstm4j.UserError;
 import org.xlstm4j.model.Param;
+import org.xlstm4j.tensor.HeadwiseOps;
 import org.xlstm4j.tensor.Kernels;
+import org.xlstm4j.tensor.VectorOps;
 
 /**
  * Block-diagonal linear layer, the official {@code LinearHeadwiseExpand} (spec §1): the input features are split
@@ -11,17 +13,29 @@ import org.xlstm4j.tensor.Kernels;
  * {@code y[h,o] = Σ_d x[h,d]·W[h,o,d] (+ b[h·out/nh + o])}.
  * Params: {@code name + ".weight"} (nh, out/nh, in/nh) and optionally {@code name + ".bias"} (out,).
  *
- * <p>Small blocks (the mLSTM's 4×4 q/k/v projections) run as plain loops; larger blocks (the sLSTM's DH×DH gate
- * projections) gather each head into a contiguous buffer and use the {@link Kernels} matmuls.
+ * <p>4×4 blocks (the mLSTM's q/k/v projections) run the SIMD kernels of {@link HeadwiseOps}, rows split over the
+ * backend's threads; other small blocks run as plain loops; larger blocks (the sLSTM's DH×DH gate projections) gather
+ * each head into a contiguous buffer and use the {@link Kernels} matmuls.
  */
 public final class HeadwiseLinear {
     public final Param weight;
     /** null when the layer has no bias. */
     public final Param bias;
     private final int in, out, numHeads, inPerHead, outPerHead;
-    private final boolean useKernels;
+    private final boolean useKernels, useSimd;
+    /** Row counts up to this (token-by-token decoding) take direct dot products instead of per-head products. */
+    private static final int SMALL_ROWS = 2;
     private float[] x;           // input of the last forward (owned by the caller)
     private float[] xh, yh;      // per-head gather buffers [rows, in/nh], [rows, out/nh] (kernel path only)
+    // SIMD path: re-laid-out weights, per-worker weight-gradient accumulators, and the arguments of the running call
+    private float[] wLayout;
+    private float[][] dwAcc = new float[0][];
+    private float[] argIn, argOut, argX;
+    private boolean argAccumulate;
+    private int argRows, argTasks;
+    private final Kernels.Task forwardTask = this::forwardRows;
+    private final Kernels.Task dxTask = this::dxRows;
+    private final Kernels.Task dwTask = this::dwRows;
 
     public HeadwiseLinear(String name, int in, int out, int numHeads, boolean hasBias) {
         if (numHeads <= 0 || in % numHeads != 0 || out % numHeads != 0)
@@ -32,6 +46,7 @@ public final class HeadwiseLinear {
         this.inPerHead = in / numHeads;
         this.outPerHead = out / numHeads;
         this.useKernels = inPerHead * outPerHead >= 256;
+        this.useSimd = HeadwiseOps.supports(inPerHead, outPerHead);
         this.weight = Params.create(name + ".weight", numHeads, outPerHead, inPerHead);
         this.bias = hasBias ? Params.create(name + ".bias", out) : null;
     }
@@ -50,7 +65,18 @@ public final class HeadwiseLinear {
         this.x = x;
         final int iph = inPerHead, oph = outPerHead;
         float[] w = weight.data;
-        if (useKernels) {
+        if (useSimd) {
+            wLayout = org.xlstm4j.tensor.Buffers.ensure(wLayout, 4 * in);
+            HeadwiseOps.prepareForward(w, in, wLayout);
+            runRows(k, x, y, rows, false, forwardTask);
+        } else if (useKernels && rows <= SMALL_ROWS) {
+            // decoding: one dot product per output straight over the weight rows (no gather, no product set-up)
+            for (int r = 0; r < rows; r++)
+                for (int h = 0; h < numHeads; h++) {
+                    int xo = r * in + h * iph, yo = r * out + h * oph, wo = h * oph * iph;
+                    for (int o = 0; o < oph; o++) y[yo + o] = VectorOps.dot(x, xo, w, wo + o * iph, iph); // spec §1
+                }
+        } else if (useKernels) {
             ensureBuffers(rows);
             for (int h = 0; h < numHeads; h++) {
                 gather(x, in, h * iph, xh, iph, rows);
@@ -84,9 +110,26 @@ public final class HeadwiseLinear {
      * (added into dx when accumulateDx; skipped when dx is null).
      */
     public void backward(Kernels k, float[] dy, float[] dx, int rows, boolean accumulateDx) {
+        backward(k, dy, dx, rows, accumulateDx, this.x);
+    }
+
+    /** As {@link #backward(Kernels, float[], float[], int, boolean)} with the forward's input given explicitly. */
+    public void backward(Kernels k, float[] dy, float[] dx, int rows, boolean accumulateDx, float[] x) {
         final int iph = inPerHead, oph = outPerHead;
+        argX = x;
         float[] w = weight.data, dw = weight.grad;
-        if (useKernels) {
+        if (useSimd) {
+            int workers = k.threads();
+            if (dwAcc.length < workers) dwAcc = java.util.Arrays.copyOf(dwAcc, workers);
+            for (int i = 0; i < workers; i++) if (dwAcc[i] == null || dwAcc[i].length < 4 * in) dwAcc[i] = new float[4 * in];
+            runRows(k, dy, null, rows, false, dwTask);
+            for (int i = 0; i < workers; i++) HeadwiseOps.finishDw(dwAcc[i], dw, in);
+            if (dx != null) {
+                wLayout = org.xlstm4j.tensor.Buffers.ensure(wLayout, 4 * in);
+                HeadwiseOps.prepareBackward(w, in, wLayout);
+                runRows(k, dy, dx, rows, accumulateDx, dxTask);
+            }
+        } else if (useKernels) {
             ensureBuffers(rows);
             for (int h = 0; h < numHeads; h++) {
                 int wo = h * oph * iph;
@@ -120,6 +163,36 @@ public final class HeadwiseLinear {
             }
         }
     }
+
+    /** Runs a row-range task over [0, rows) in up to 2 pieces per thread (one piece on a serial backend). */
+    private void runRows(Kernels k, float[] a, float[] b, int rows, boolean accumulate, Kernels.Task task) {
+        argIn = a;
+        argOut = b;
+        argAccumulate = accumulate;
+        argRows = rows;
+        argTasks = k.parallelTasks() ? Math.max(1, Math.min(2 * k.threads(), rows / 32)) : 1;
+        try {
+            k.parallelFor(argTasks, task);
+        } finally {
+            argIn = argOut = null;
+        }
+    }
+
+    private void forwardRows(int t, int w) {
+        HeadwiseOps.forward(argIn, wLayout, argOut, lo(t), hi(t), in, false);
+    }
+
+    private void dxRows(int t, int w) {
+        HeadwiseOps.backwardDx(argIn, wLayout, argOut, lo(t), hi(t), in, argAccumulate);
+    }
+
+    private void dwRows(int t, int w) {
+        HeadwiseOps.backwardDw(argIn, argX, dwAcc[w], lo(t), hi(t), in);
+    }
+
+    private int lo(int t) { return (int) ((long) argRows * t / argTasks); }
+
+    private int hi(int t) { return (int) ((long) argRows * (t + 1) / argTasks); }
 
     private void ensureBuffers(int rows) {
         if (xh == null || xh.length < rows * inPerHead) xh = new float[rows * inPerHead];

@@ -2,6 +2,7 @@ package org.xlstm4j.layers;
 
 import java.util.List;
 import org.xlstm4j.model.Param;
+import org.xlstm4j.tensor.Kernels;
 
 /**
  * Layer normalization over the last dim with the biased variance (spec §1). NeurIPS style: scale = 1 + weight
@@ -15,8 +16,7 @@ public final class LayerNorm {
     private final int dim;
     private final float eps;
     private final boolean offsetScale;
-    private float[] x;            // input of the last forward (owned by the caller)
-    private float[] mean, rstd;   // [rows] saved for backward
+    private final NormRows run;
 
     public LayerNorm(String name, int dim, float eps, boolean offsetScale, boolean hasBias) {
         this.dim = dim;
@@ -25,6 +25,7 @@ public final class LayerNorm {
         this.weight = Params.create(name + ".weight", dim);
         this.bias = hasBias ? Params.create(name + ".bias", dim) : null;
         if (!offsetScale) java.util.Arrays.fill(weight.data, 1f);
+        this.run = new NormRows(1, dim, eps, offsetScale, weight, bias);
     }
 
     public int dim() { return dim; }
@@ -32,16 +33,23 @@ public final class LayerNorm {
     /** The parameters: weight, then bias if present. */
     public List<Param> params() { return bias == null ? List.of(weight) : List.of(weight, bias); }
 
-    /** y[rows, dim] = LN(x) (spec §1). Keeps a reference to x for {@link #backward}. */
+    /** y[rows, ·] = the norm of x (spec §1). Keeps a reference to x for {@link #backward}. */
     public void forward(float[] x, float[] y, int rows) {
-        this.x = x;
-        if (mean == null || mean.length < rows) { mean = new float[rows]; rstd = new float[rows]; }
-        GroupNorms.forward(x, y, rows, 1, dim, weight.data, offsetScale, bias == null ? null : bias.data, eps, mean, rstd);
+        forward(null, x, y, rows);
+    }
+
+    /** As {@link #forward(float[], float[], int)}, rows split over {@code k}'s threads (null = the calling thread). */
+    public void forward(Kernels k, float[] x, float[] y, int rows) {
+        run.forward(k, x, y, rows);
     }
 
     /** Params' grads +=; dx written (or added into when accumulateDx; skipped when dx is null). */
     public void backward(float[] dy, float[] dx, int rows, boolean accumulateDx) {
-        GroupNorms.backward(x, dy, dx, rows, 1, dim, weight.data, offsetScale, weight.grad,
-                bias == null ? null : bias.grad, mean, rstd, accumulateDx);
+        backward(null, dy, dx, rows, accumulateDx);
+    }
+
+    /** As {@link #backward(float[], float[], int, boolean)}, rows split over {@code k}'s threads. */
+    public void backward(Kernels k, float[] dy, float[] dx, int rows, boolean accumulateDx) {
+        run.backward(k, dy, dx, rows, accumulateDx);
     }
 }

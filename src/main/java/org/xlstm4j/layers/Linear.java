@@ -48,6 +48,14 @@ public final class Linear {
      * (added into dx when accumulateDx; skipped when dx is null).
      */
     public void backward(Kernels k, float[] dy, float[] dx, int rows, boolean accumulateDx) {
+        backward(k, dy, dx, rows, accumulateDx, x);
+    }
+
+    /**
+     * As {@link #backward(Kernels, float[], float[], int, boolean)} with the forward's input given explicitly (for a
+     * caller that recomputed it into another array instead of keeping the original).
+     */
+    public void backward(Kernels k, float[] dy, float[] dx, int rows, boolean accumulateDx, float[] x) {
         k.matmulDyTX(dy, 0, x, 0, weight.grad, 0, rows, out, in, true);
         if (bias != null) {
             float[] db = bias.grad;

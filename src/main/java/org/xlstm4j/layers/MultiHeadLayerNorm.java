@@ -2,6 +2,7 @@ package org.xlstm4j.layers;
 
 import java.util.List;
 import org.xlstm4j.model.Param;
+import org.xlstm4j.tensor.Kernels;
 
 /**
  * Per-head layer normalization (spec §1 MultiHeadLayerNorm, §6.1): the input [rows, NH·DH] is normalized over each
@@ -13,8 +14,7 @@ public final class MultiHeadLayerNorm {
     private final int numHeads, headDim;
     private final float eps;
     private final boolean offsetScale;
-    private float[] x;            // input of the last forward (owned by the caller)
-    private float[] mean, rstd;   // [rows·NH] saved for backward
+    private final NormRows run;
 
     public MultiHeadLayerNorm(String name, int numHeads, int headDim, float eps, boolean offsetScale) {
         this.numHeads = numHeads;
@@ -23,6 +23,7 @@ public final class MultiHeadLayerNorm {
         this.offsetScale = offsetScale;
         this.weight = Params.create(name + ".weight", numHeads * headDim);
         if (!offsetScale) java.util.Arrays.fill(weight.data, 1f);
+        this.run = new NormRows(numHeads, headDim, eps, offsetScale, weight, null);
     }
 
     public int numHeads() { return numHeads; }
@@ -31,17 +32,23 @@ public final class MultiHeadLayerNorm {
 
     public List<Param> params() { return List.of(weight); }
 
-    /** y[rows, NH·DH] = per-head LN(x). Keeps a reference to x for {@link #backward}. */
+    /** y[rows, ·] = the norm of x (spec §1). Keeps a reference to x for {@link #backward}. */
     public void forward(float[] x, float[] y, int rows) {
-        this.x = x;
-        int n = rows * numHeads;
-        if (mean == null || mean.length < n) { mean = new float[n]; rstd = new float[n]; }
-        GroupNorms.forward(x, y, rows, numHeads, headDim, weight.data, offsetScale, null, eps, mean, rstd);
+        forward(null, x, y, rows);
     }
 
-    /** weight.grad +=; dx written (or added into when accumulateDx; skipped when dx is null). */
+    /** As {@link #forward(float[], float[], int)}, rows split over {@code k}'s threads (null = the calling thread). */
+    public void forward(Kernels k, float[] x, float[] y, int rows) {
+        run.forward(k, x, y, rows);
+    }
+
+    /** Params' grads +=; dx written (or added into when accumulateDx; skipped when dx is null). */
     public void backward(float[] dy, float[] dx, int rows, boolean accumulateDx) {
-        GroupNorms.backward(x, dy, dx, rows, numHeads, headDim, weight.data, offsetScale, weight.grad, null,
-                mean, rstd, accumulateDx);
+        backward(null, dy, dx, rows, accumulateDx);
+    }
+
+    /** As {@link #backward(float[], float[], int, boolean)}, rows split over {@code k}'s threads. */
+    public void backward(Kernels k, float[] dy, float[] dx, int rows, boolean accumulateDx) {
+        run.backward(k, dy, dx, rows, accumulateDx);
     }
 }

@@ -6,12 +6,14 @@ import org.xlstm4j.blocks.BlockState;
 import org.xlstm4j.blocks.MLstmBlock;
 import org.xlstm4j.blocks.MLstmLayer;
 import org.xlstm4j.blocks.SLstmBlock;
+import org.xlstm4j.blocks.Workspace;
 import org.xlstm4j.layers.CrossEntropy;
 import org.xlstm4j.layers.Embedding;
 import org.xlstm4j.layers.GatedFFN;
 import org.xlstm4j.layers.LayerNorm;
 import org.xlstm4j.tensor.Buffers;
 import org.xlstm4j.tensor.Kernels;
+import org.xlstm4j.tensor.PooledKernels;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -40,7 +42,7 @@ public final class XLstmLM implements LanguageModel {
     public XLstmLM(XLstmConfig config, Kernels kernels) {
         this.config = config.validate();
         if (config.dropout != 0.0) throw new UserError("dropout " + config.dropout + " is not supported (use 0.0)");
-        this.kernels = kernels;
+        this.kernels = PooledKernels.withTasks(kernels);   // parallelFor for the cells, on the backend's thread count
         int E = config.embeddingDim;
         embedding = new Embedding("token_embedding", config.vocabSize, E);
         embedding.weight.weightDecay = config.weightDecayOnEmbedding;
@@ -55,6 +57,8 @@ public final class XLstmLM implements LanguageModel {
                         config.mlstmConvKernel, config.mlstmQkvBlocksize, config.bias);
             }
         }
+        Workspace shared = new Workspace();   // one set of backward scratch for all blocks (they run one at a time)
+        for (Block b : blocks) if (b instanceof MLstmBlock mb) mb.useWorkspace(shared);
         postNorm = config.addPostBlocksNorm
                 ? new LayerNorm("xlstm_block_stack.post_blocks_norm", E, 1e-5f, true, false) : null;
         if (config.tieWeights) {
@@ -123,7 +127,7 @@ public final class XLstmLM implements LanguageModel {
         for (int i = 0; i < blocks.length; i++)
             blocks[i].forward(kernels, acts[i], acts[i + 1], B, T, state == null ? null : state.blocks[i]);
         float[] last = acts[blocks.length];
-        if (postNorm != null) postNorm.forward(last, normed, rows);
+        if (postNorm != null) postNorm.forward(kernels, last, normed, rows);
         else System.arraycopy(last, 0, normed, 0, rows * config.embeddingDim);
         kernels.matmulXWt(normed, 0, headWeight.data, 0, logits, 0, rows, config.vocabSize, config.embeddingDim, false);
         return logits;
@@ -139,7 +143,7 @@ public final class XLstmLM implements LanguageModel {
     public float forwardBackward(int[] inputs, int[] targets, int B, int T) {
         forward(inputs, B, T, null);
         int rows = B * T, E = config.embeddingDim, V = config.vocabSize;
-        dLogits = Buffers.ensure(dLogits, rows * V);
+        dLogits = logits;                      // the gradient overwrites the logits in place (CrossEntropy allows it)
         float loss = crossEntropy.forward(logits, targets, rows, V, dLogits);
         backward();
         return loss;
@@ -152,7 +156,7 @@ public final class XLstmLM implements LanguageModel {
         dB = Buffers.ensure(dB, rows * E);
         kernels.matmulDyTX(dLogits, 0, normed, 0, headWeight.grad, 0, rows, V, E, true);
         kernels.matmulDyW(dLogits, 0, headWeight.data, 0, dB, 0, rows, V, E, false);
-        if (postNorm != null) postNorm.backward(dB, dA, rows, false);
+        if (postNorm != null) postNorm.backward(kernels, dB, dA, rows, false);
         else System.arraycopy(dB, 0, dA, 0, rows * E);
         float[] dy = dA, dx = dB;
         for (int i = blocks.length - 1; i >= 0; i--) {

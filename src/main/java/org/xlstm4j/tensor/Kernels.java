@@ -20,6 +20,27 @@ public interface Kernels extends AutoCloseable {
     /** Number of worker threads this backend uses (1 for the scalar twin). */
     int threads();
 
+    /** The body of {@link #parallelFor}: runs task {@code task} on worker {@code worker} (0 ≤ worker &lt; threads()). */
+    @FunctionalInterface
+    interface Task {
+        void run(int task, int worker);
+    }
+
+    /**
+     * Runs {@code body.run(i, worker)} once for every task i in [0, tasks) and returns when all are done. Tasks must be
+     * independent; a backend may run them concurrently on its threads, in any order, each worker index in use by one
+     * thread at a time (so per-worker scratch can be indexed by it). The body must not call this backend (matmuls or
+     * parallelFor). The default runs them in order on the calling thread as worker 0.
+     */
+    default void parallelFor(int tasks, Task body) {
+        for (int i = 0; i < tasks; i++) body.run(i, 0);
+    }
+
+    /** Whether {@link #parallelFor} really spreads tasks over several threads (false for the default serial loop). */
+    default boolean parallelTasks() {
+        return false;
+    }
+
     /** A short human-readable name, e.g. "cpu-simd (2 threads)". */
     String name();
 

@@ -136,4 +136,41 @@ class CausalConv1dTest {
             assertAccumulation((d, acc) -> c.backward(R, d, acc), dx.length, c.params());
         }
     }
+
+    /** The SIMD forward, backward and step against their scalar twins, channel counts with ragged vector tails. */
+    @Test
+    void simdEqualsScalarTwin() {
+        Random rng = new Random(42);
+        for (int D : new int[] {1, 5, 16, 17, 40, 100}) {
+            for (int K : new int[] {1, 2, 4}) {
+                int B = 2, T = 7;
+                CausalConv1d c = conv(D, K, D % 2 == 0, D * 10L + K);
+                float[] x = randn(rng, B * T * D, 1), dy = randn(rng, B * T * D, 1);
+                for (boolean withState : new boolean[] {false, true}) {
+                    float[] st1 = withState ? randn(rng, B * K * D, 1) : null, st2 = st1 == null ? null : st1.clone();
+                    float[] y1 = new float[B * T * D], y2 = new float[B * T * D];
+                    c.forward(x, y1, B, T, st1);
+                    float[] dw0 = c.weight.grad.clone(), db0 = c.bias == null ? null : c.bias.grad.clone();
+                    float[] dx1 = randn(rng, B * T * D, 1), dx2 = dx1.clone();
+                    c.backward(dy, dx1, true);
+                    float[] dw1 = c.weight.grad.clone(), db1 = c.bias == null ? null : c.bias.grad.clone();
+                    c.forwardScalar(x, y2, B, T, st2);
+                    c.backwardScalar(dy, dx2, true);
+                    for (int i = 0; i < y1.length; i++) assertEquals(y2[i], y1[i], 1e-5, "y");
+                    for (int i = 0; i < dx1.length; i++) assertEquals(dx2[i], dx1[i], 1e-5, "dx");
+                    for (int i = 0; i < dw0.length; i++)
+                        assertEquals(c.weight.grad[i] - dw1[i], dw1[i] - dw0[i], 1e-4, "dw");
+                    if (c.bias != null)
+                        for (int i = 0; i < D; i++) assertEquals(c.bias.grad[i] - db1[i], db1[i] - db0[i], 1e-4, "db");
+                    if (st1 != null) for (int i = 0; i < st1.length; i++) assertEquals(st2[i], st1[i], 0f, "state");
+                }
+                float[] s1 = randn(rng, B * K * D, 1), s2 = s1.clone(), xt = randn(rng, B * D, 1);
+                float[] yt1 = new float[B * D], yt2 = new float[B * D];
+                c.step(xt, yt1, B, s1);
+                c.stepScalar(xt, yt2, B, s2);
+                for (int i = 0; i < yt1.length; i++) assertEquals(yt2[i], yt1[i], 1e-5, "step");
+                for (int i = 0; i < s1.length; i++) assertEquals(s2[i], s1[i], 0f, "step state");
+            }
+        }
+    }
 }
