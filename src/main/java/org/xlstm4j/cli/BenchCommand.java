@@ -10,7 +10,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure speed on this machine.",
-        subcommands = {BenchMatmulCommand.class, BenchDecodeCommand.class})
+        subcommands = {BenchMatmulCommand.class, BenchTrainCommand.class, BenchDecodeCommand.class})
 public final class BenchCommand implements Runnable {
     @Spec CommandSpec spec;
 
