@@ -236,7 +236,7 @@ public final class MLstmLayer {
         }
 
         projDown.backward(kern, dy, dHs, rows, false, out);                 // dHs holds d out, then d hs (in place)
-        int workers = kern.threads();
+        int workers = 2 * kern.threads();   // one partial per task (at most 2 per thread): a fixed summation order
         skipPartials = partials(skipPartials, workers, I);
         tA = dHs; tB = dZ; tC = dXc;
         runRows(kern, rows, outputBackwardTask);
@@ -296,7 +296,7 @@ public final class MLstmLayer {
     }
 
     private void outputBackwardRows(int t, int w) {
-        RowOps.mlstmOutputBackward(tA, z, hs, xc, learnableSkip.data, tA, tB, tC, skipPartials[w], lo(t), hi(t), I);
+        RowOps.mlstmOutputBackward(tA, z, hs, xc, learnableSkip.data, tA, tB, tC, skipPartials[t], lo(t), hi(t), I);
     }
 
     private void siluRows(int t, int w) {

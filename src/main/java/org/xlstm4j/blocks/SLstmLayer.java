@@ -85,7 +85,7 @@ public final class SLstmLayer {
             System.arraycopy(gZ, r * E, gates, o + 2 * E, E);
             System.arraycopy(gO, r * E, gates, o + 3 * E, E);
         }
-        if (state != null && T == 1) cell.step(gates, h, B, state.cell);
+        if (state != null && T == 1) cell.step(k, gates, h, B, state.cell);
         else cell.forward(k, gates, h, B, T, state == null ? null : state.cell);
         groupNorm.forward(k, h, y, rows);
     }

@@ -518,6 +518,11 @@ public final class SLstmCell {
      * for backward. Gives bit-for-bit the same numbers as {@link #forward} over the same tokens.
      */
     public void step(float[] gatesPreact, float[] h, int B, SLstmState state) {
+        step(null, gatesPreact, h, B, state);
+    }
+
+    /** As {@link #step(float[], float[], int, SLstmState)}, heads spread over {@code kern}'s threads (null = serial). */
+    public void step(Kernels kern, float[] gatesPreact, float[] h, int B, SLstmState state) {
         if (state == null) throw new IllegalArgumentException("SLstmCell.step: state must not be null");
         checkShapes(gatesPreact, h, B, 1, state);
         preact = Buffers.ensure(preact, B * 4 * E);
@@ -527,9 +532,22 @@ public final class SLstmCell {
         }
         boolean zero = allZero(state.n, 0, B * E);
         // R·h_{t−1} of every head is computed before its state is overwritten (heads do not read each other's h)
-        for (int hd = 0; hd < NH; hd++)
-            stepHead(hd, B, 1, 0, zero, gatesPreact, state.h, state.c, state.n, state.m, 0, 0, false, h);
+        if (kern == null || NH == 1 || kern.threads() == 1) {
+            for (int hd = 0; hd < NH; hd++)
+                stepHead(hd, B, 1, 0, zero, gatesPreact, state.h, state.c, state.n, state.m, 0, 0, false, h);
+            return;
+        }
+        stepX = gatesPreact; stepH = h; stepB = B; stepZero = zero; stepState = state;
+        kern.parallelFor(NH, stepHeadTask);
+        stepX = stepH = null; stepState = null;
     }
+
+    private float[] stepX, stepH;
+    private int stepB;
+    private boolean stepZero;
+    private SLstmState stepState;
+    private final Kernels.Task stepHeadTask = (hd, w) -> stepHead(hd, stepB, 1, 0, stepZero, stepX, stepState.h, stepState.c,
+            stepState.n, stepState.m, 0, 0, false, stepH);
 
     /**
      * Declares that the recurrent kernel was changed in place since the last {@link #forward}/{@link #step}: the next

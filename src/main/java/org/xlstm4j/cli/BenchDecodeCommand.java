@@ -30,9 +30,13 @@ import java.util.concurrent.Callable;
 @Command(name = "decode", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Tokens/s of batch-1 step decoding on an xLSTM-Large (7B-architecture) checkpoint, the weight bytes",
                 "read per token, the bandwidth that achieves, and the machine's memory read bandwidth measured in the",
-                "same run (multi-threaded streaming sum over a buffer larger than the caches)."})
+                "same run (multi-threaded streaming sum over a buffer larger than the caches).",
+                "With --preset P: batch-1 step decoding tokens/s of a preset model (issue 7's presets) with random weights."})
 public final class BenchDecodeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
+    @Option(names = "--preset", paramLabel = "P",
+            description = "instead of a checkpoint: a preset model with random weights (m-tiny, ms-tiny, s-tiny, m-small, ms-small), step decoding from a state")
+    String preset;
     @Option(names = "--model", paramLabel = "DIR", description = "checkpoint folder (config.json + safetensors)")
     Path model;
     @Option(names = "--create", paramLabel = "DIR",
@@ -55,7 +59,8 @@ public final class BenchDecodeCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        if ((model == null) == (create == null)) throw new CommandLine.ParameterException(cl, "give either --model DIR or --create DIR");
+        int given = (model != null ? 1 : 0) + (create != null ? 1 : 0) + (preset != null ? 1 : 0);
+        if (given != 1) throw new CommandLine.ParameterException(cl, "give exactly one of --preset P, --model DIR or --create DIR");
         if (tokens < 1) throw new CommandLine.ParameterException(cl, "--tokens must be at least 1, got " + tokens);
         if (runs < 1) throw new CommandLine.ParameterException(cl, "--runs must be at least 1, got " + runs);
         if (warmup < 0) throw new CommandLine.ParameterException(cl, "--warmup must be at least 0, got " + warmup);
@@ -63,6 +68,13 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         if (t < 1) throw new CommandLine.ParameterException(cl, "--threads must be at least 1, got " + t);
         PrintWriter out = cl.getOut();
+        if (preset != null) {
+            BenchDecodePresetSupport.run(out, preset, t,
+                    spec.commandLine().getParseResult().hasMatchedOption("--tokens") ? tokens : BenchDecodePresetSupport.TOKENS,
+                    spec.commandLine().getParseResult().hasMatchedOption("--runs") ? runs : BenchDecodePresetSupport.RUNS,
+                    spec.commandLine().getParseResult().hasMatchedOption("--warmup") ? warmup : BenchDecodePresetSupport.WARMUP);
+            return 0;
+        }
         Path dir = create != null ? create(out) : model;
         if (Models.kind(dir) != Models.Kind.LARGE)
             throw new UserError(dir + ": bench decode needs an xLSTM-Large (\"xlstm\") checkpoint");

@@ -28,7 +28,7 @@ public final class CausalConv1d {
     private boolean hasHist;    // false = the last forward used zero history
     private int lastB, lastT;
     private float[] wT;         // [K, D] taps as channel vectors
-    private float[][] dwT = new float[0][];   // per worker: [K + 1, D] tap gradients, then the bias gradient
+    private float[][] dwT = new float[0][];   // per batch row: [K + 1, D] tap gradients, then the bias gradient
     private float[] argY, argDy, argDx;
     private boolean argAcc;
     private final Kernels.Task forwardTask = this::forwardBatch;
@@ -164,19 +164,19 @@ public final class CausalConv1d {
     public void backward(Kernels k, float[] dy, float[] dx, boolean accumulateDx) {
         final int D = channels, K = kernelSize, B = lastB;
         prepareTransposedWeight();
-        int workers = k == null ? 1 : k.threads();
-        if (dwT.length < workers) dwT = java.util.Arrays.copyOf(dwT, workers);
-        for (int w = 0; w < workers; w++) {
-            if (dwT[w] == null) dwT[w] = new float[(K + 1) * D];   // K taps, then the bias gradient
-            else java.util.Arrays.fill(dwT[w], 0f);
+        // one partial per batch row, summed in row order: the result does not depend on which thread ran which row
+        if (dwT.length < B) dwT = java.util.Arrays.copyOf(dwT, B);
+        for (int r = 0; r < B; r++) {
+            if (dwT[r] == null || dwT[r].length != (K + 1) * D) dwT[r] = new float[(K + 1) * D];   // K taps, then the bias gradient
+            else java.util.Arrays.fill(dwT[r], 0f);
         }
         argDy = dy; argDx = dx; argAcc = accumulateDx;
         if (k == null || B == 1) for (int b = 0; b < B; b++) backwardBatch(b, 0);
         else k.parallelFor(B, backwardTask);
         argDy = argDx = null;
         float[] dw = weight.grad;
-        for (int w = 0; w < workers; w++) {
-            float[] p = dwT[w];
+        for (int r = 0; r < B; r++) {
+            float[] p = dwT[r];
             for (int d = 0; d < D; d++) for (int j = 0; j < K; j++) dw[d * K + j] += p[j * D + d];
             if (bias != null) for (int d = 0; d < D; d++) bias.grad[d] += p[K * D + d];
         }
@@ -184,7 +184,7 @@ public final class CausalConv1d {
 
     private void backwardBatch(int b, int worker) {
         final int D = channels, K = kernelSize, H = K - 1, T = lastT;
-        final float[] wT = this.wT, x = this.x, dy = argDy, dx = argDx, part = dwT[worker];
+        final float[] wT = this.wT, x = this.x, dy = argDy, dx = argDx, part = dwT[b];
         final boolean accumulateDx = argAcc, hasBias = bias != null;
         for (int t = 0; t < T; t++) {
             int go = (b * T + t) * D;

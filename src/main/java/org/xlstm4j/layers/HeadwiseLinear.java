@@ -119,7 +119,7 @@ public final class HeadwiseLinear {
         argX = x;
         float[] w = weight.data, dw = weight.grad;
         if (useSimd) {
-            int workers = k.threads();
+            int workers = 2 * k.threads();   // one accumulator per task (at most 2 per thread): the sum's order is fixed
             if (dwAcc.length < workers) dwAcc = java.util.Arrays.copyOf(dwAcc, workers);
             for (int i = 0; i < workers; i++) if (dwAcc[i] == null || dwAcc[i].length < 4 * in) dwAcc[i] = new float[4 * in];
             runRows(k, dy, null, rows, false, dwTask);
@@ -187,7 +187,7 @@ public final class HeadwiseLinear {
     }
 
     private void dwRows(int t, int w) {
-        HeadwiseOps.backwardDw(argIn, argX, dwAcc[w], lo(t), hi(t), in);
+        HeadwiseOps.backwardDw(argIn, argX, dwAcc[t], lo(t), hi(t), in);
     }
 
     private int lo(int t) { return (int) ((long) argRows * t / argTasks); }

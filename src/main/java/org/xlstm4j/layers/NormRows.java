@@ -41,7 +41,7 @@ final class NormRows {
     }
 
     void backward(Kernels k, float[] dy, float[] dx, int rows, boolean accumulateDx) {
-        int workers = k == null ? 1 : k.threads(), dim = groups * gdim;
+        int workers = k == null ? 1 : 2 * k.threads(), dim = groups * gdim;
         dwPart = parts(dwPart, workers, dim);
         if (bias != null) dbPart = parts(dbPart, workers, dim);
         this.dy = dy;
@@ -71,8 +71,8 @@ final class NormRows {
     }
 
     private void backwardRows(int t, int w) {
-        RowOps.groupNormBackward(x, dy, dx, lo(t), hi(t), groups, gdim, weight.data, off, mean, rstd, dwPart[w],
-                bias == null ? null : dbPart[w], accumulate);
+        RowOps.groupNormBackward(x, dy, dx, lo(t), hi(t), groups, gdim, weight.data, off, mean, rstd, dwPart[t],
+                bias == null ? null : dbPart[t], accumulate);   // per task, not per thread: a fixed summation order
     }
 
     private static float[][] parts(float[][] p, int workers, int n) {

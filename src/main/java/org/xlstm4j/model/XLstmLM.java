@@ -13,7 +13,6 @@ import org.xlstm4j.layers.GatedFFN;
 import org.xlstm4j.layers.LayerNorm;
 import org.xlstm4j.tensor.Buffers;
 import org.xlstm4j.tensor.Kernels;
-import org.xlstm4j.tensor.PooledKernels;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -42,7 +41,7 @@ public final class XLstmLM implements LanguageModel {
     public XLstmLM(XLstmConfig config, Kernels kernels) {
         this.config = config.validate();
         if (config.dropout != 0.0) throw new UserError("dropout " + config.dropout + " is not supported (use 0.0)");
-        this.kernels = PooledKernels.withTasks(kernels);   // parallelFor for the cells, on the backend's thread count
+        this.kernels = kernels;
         int E = config.embeddingDim;
         embedding = new Embedding("token_embedding", config.vocabSize, E);
         embedding.weight.weightDecay = config.weightDecayOnEmbedding;

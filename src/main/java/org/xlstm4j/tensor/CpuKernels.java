@@ -42,51 +42,60 @@ public final class CpuKernels implements Kernels {
     }
 
     @Override
-    public synchronized void matmulXWt(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, int M, int N, int K,
+    public void matmulXWt(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, int M, int N, int K,
                                        boolean accumulate) {
-        check(M, N, K);
-        check("x", x, xOff, (long) M * K);
-        check("w", w, wOff, (long) N * K);
-        check("y", y, yOff, (long) M * N);
-        if (M <= GEMV_ROWS) {
-            gemv.set(Gemv.Layout.XWT, x, xOff, w, wOff, y, yOff, M, N, K, accumulate);
-            runGemv();
-            return;
+        pool.checkNotNested();
+        synchronized (this) {
+            check(M, N, K);
+            check("x", x, xOff, (long) M * K);
+            check("w", w, wOff, (long) N * K);
+            check("y", y, yOff, (long) M * N);
+            if (M <= GEMV_ROWS) {
+                gemv.set(Gemv.Layout.XWT, x, xOff, w, wOff, y, yOff, M, N, K, accumulate);
+                runGemv();
+                return;
+            }
+            // A = x (i=m, p=k), B(p=k, j=n) = W[n*K + k], C = y
+            runGemm(x, xOff, K, 1, w, wOff, 1, K, y, yOff, N, M, N, K, accumulate);
         }
-        // A = x (i=m, p=k), B(p=k, j=n) = W[n*K + k], C = y
-        runGemm(x, xOff, K, 1, w, wOff, 1, K, y, yOff, N, M, N, K, accumulate);
     }
 
     @Override
-    public synchronized void matmulDyW(float[] dy, int dyOff, float[] w, int wOff, float[] dx, int dxOff, int M, int N, int K,
+    public void matmulDyW(float[] dy, int dyOff, float[] w, int wOff, float[] dx, int dxOff, int M, int N, int K,
                                        boolean accumulate) {
-        check(M, N, K);
-        check("dy", dy, dyOff, (long) M * N);
-        check("w", w, wOff, (long) N * K);
-        check("dx", dx, dxOff, (long) M * K);
-        if (M <= GEMV_ROWS) {
-            gemv.set(Gemv.Layout.DYW, dy, dyOff, w, wOff, dx, dxOff, M, N, K, accumulate);
-            runGemv();
-            return;
+        pool.checkNotNested();
+        synchronized (this) {
+            check(M, N, K);
+            check("dy", dy, dyOff, (long) M * N);
+            check("w", w, wOff, (long) N * K);
+            check("dx", dx, dxOff, (long) M * K);
+            if (M <= GEMV_ROWS) {
+                gemv.set(Gemv.Layout.DYW, dy, dyOff, w, wOff, dx, dxOff, M, N, K, accumulate);
+                runGemv();
+                return;
+            }
+            // A = dy (i=m, p=n), B = W (p=n, j=k), C = dx
+            runGemm(dy, dyOff, N, 1, w, wOff, K, 1, dx, dxOff, K, M, K, N, accumulate);
         }
-        // A = dy (i=m, p=n), B = W (p=n, j=k), C = dx
-        runGemm(dy, dyOff, N, 1, w, wOff, K, 1, dx, dxOff, K, M, K, N, accumulate);
     }
 
     @Override
-    public synchronized void matmulDyTX(float[] dy, int dyOff, float[] x, int xOff, float[] dw, int dwOff, int M, int N, int K,
+    public void matmulDyTX(float[] dy, int dyOff, float[] x, int xOff, float[] dw, int dwOff, int M, int N, int K,
                                         boolean accumulate) {
-        check(M, N, K);
-        check("dy", dy, dyOff, (long) M * N);
-        check("x", x, xOff, (long) M * K);
-        check("dw", dw, dwOff, (long) N * K);
-        if (M <= GEMV_ROWS) {
-            gemv.set(Gemv.Layout.DYTX, dy, dyOff, x, xOff, dw, dwOff, M, N, K, accumulate);
-            runGemv();
-            return;
+        pool.checkNotNested();
+        synchronized (this) {
+            check(M, N, K);
+            check("dy", dy, dyOff, (long) M * N);
+            check("x", x, xOff, (long) M * K);
+            check("dw", dw, dwOff, (long) N * K);
+            if (M <= GEMV_ROWS) {
+                gemv.set(Gemv.Layout.DYTX, dy, dyOff, x, xOff, dw, dwOff, M, N, K, accumulate);
+                runGemv();
+                return;
+            }
+            // A(i=n, p=m) = dy[m*N + n], B = x (p=m, j=k), C = dW
+            runGemm(dy, dyOff, 1, N, x, xOff, K, 1, dw, dwOff, K, N, K, M, accumulate);
         }
-        // A(i=n, p=m) = dy[m*N + n], B = x (p=m, j=k), C = dW
-        runGemm(dy, dyOff, 1, N, x, xOff, K, 1, dw, dwOff, K, N, K, M, accumulate);
     }
 
     private void runGemm(float[] a, int aOff, int aRs, int aCs, float[] b, int bOff, int bRs, int bCs,
@@ -120,6 +129,24 @@ public final class CpuKernels implements Kernels {
 
     @Override public int threads() {
         return threads;
+    }
+
+    /** The tasks run on this backend's own worker threads (the same ones as the matrix products). */
+    @Override public void parallelFor(int tasks, Task body) {
+        if (tasks <= 0) return;
+        pool.checkNotNested();
+        synchronized (this) {
+            pool.run(body, tasks);
+        }
+    }
+
+    @Override public boolean parallelTasks() {
+        return threads > 1;
+    }
+
+    /** The worker threads, shared with {@link MappedMatmul} so that a backend never has two pools. */
+    WorkerPool pool() {
+        return pool;
     }
 
     @Override public String name() {

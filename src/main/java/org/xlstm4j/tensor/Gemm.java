@@ -67,7 +67,7 @@ final class Gemm implements WorkerPool.Job {
         parts = splitColumns ? pj : pi;
     }
 
-    @Override public void run(int part) {
+    @Override public void run(int part, int worker) {
         if (splitColumns) {
             int jPanels = (J + NR - 1) / NR;
             int q0 = (int) ((long) jPanels * part / parts), q1 = (int) ((long) jPanels * (part + 1) / parts);

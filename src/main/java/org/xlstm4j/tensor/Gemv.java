@@ -19,6 +19,8 @@ final class Gemv implements WorkerPool.Job {
     private int aOff, wOff, cOff, M, N, K;
     private boolean accumulate;
     int parts;
+    /** Weight elements below which one thread streams the whole weight (about 5 µs from cache; waking the pool costs a few). */
+    static final long PARALLEL_MACS = 1L << 16;
 
     /**
      * XWT: y = x·Wᵀ with a = x, c = y; DYW: dx = dy·W with a = dy, c = dx; DYTX: dW = dyᵀ·x with a = dy, w = x, c = dW.
@@ -36,12 +38,12 @@ final class Gemv implements WorkerPool.Job {
 
     /** Splits over at most {@code maxParts} parts: by output rows n (XWT, DYTX) or by column ranges of k (DYW). */
     void plan(int maxParts) {
-        long work = (long) Math.max(M, 1) * N * K;
+        long work = (long) Math.max(M, 1) * N * K;   // memory-bound: worth splitting much earlier than a GEMM
         int units = layout == Layout.DYW ? (K + L - 1) / L : N;
-        parts = work < CpuKernels.PARALLEL_FLOPS ? 1 : Math.max(1, Math.min(maxParts, units));
+        parts = work < PARALLEL_MACS ? 1 : Math.max(1, Math.min(maxParts, units));
     }
 
-    @Override public void run(int part) {
+    @Override public void run(int part, int worker) {
         switch (layout) {
             case XWT -> xwt(bound(N, 1, part), bound(N, 1, part + 1));
             case DYTX -> dytx(bound(N, 1, part), bound(N, 1, part + 1));
@@ -55,32 +57,61 @@ final class Gemv implements WorkerPool.Job {
         return Math.min(n, (int) ((long) units * part / parts) * unit);
     }
 
-    /** y[m, n0:n1] (+)= x[m,:]·W[n0:n1,:]ᵀ, four weight rows at a time. */
+    /**
+     * y[m, n0:n1] (+)= x[m,:]·W[n0:n1,:]ᵀ. The weight is read once, row after row as one sequential stream (which the
+     * hardware prefetcher follows far better than several interleaved row streams), with four accumulators per row so
+     * that the FMA latency is hidden; two rows of x share each pass over a weight row.
+     */
     private void xwt(int n0, int n1) {
-        int kv = S.loopBound(K);
-        for (int m = 0; m < M; m++) {
-            int xi = aOff + m * K, yi = cOff + m * N;
-            int n = n0;
-            for (; n + 4 <= n1; n += 4) {
-                int w0 = wOff + n * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K;
-                FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
-                int k = 0;
-                for (; k < kv; k += L) {
-                    FloatVector xv = FloatVector.fromArray(S, a, xi + k);
-                    s0 = FloatVector.fromArray(S, w, w0 + k).fma(xv, s0);
-                    s1 = FloatVector.fromArray(S, w, w1 + k).fma(xv, s1);
-                    s2 = FloatVector.fromArray(S, w, w2 + k).fma(xv, s2);
-                    s3 = FloatVector.fromArray(S, w, w3 + k).fma(xv, s3);
-                }
-                float d0 = s0.reduceLanes(VectorOperators.ADD), d1 = s1.reduceLanes(VectorOperators.ADD);
-                float d2 = s2.reduceLanes(VectorOperators.ADD), d3 = s3.reduceLanes(VectorOperators.ADD);
-                for (; k < K; k++) {
-                    float xv = a[xi + k];
-                    d0 += xv * w[w0 + k]; d1 += xv * w[w1 + k]; d2 += xv * w[w2 + k]; d3 += xv * w[w3 + k];
-                }
-                put(yi + n, d0); put(yi + n + 1, d1); put(yi + n + 2, d2); put(yi + n + 3, d3);
+        int m = 0;
+        for (; m + 2 <= M; m += 2) xwt2(aOff + m * K, aOff + (m + 1) * K, cOff + m * N, cOff + (m + 1) * N, n0, n1);
+        if (m < M) xwt1(aOff + m * K, cOff + m * N, n0, n1);
+    }
+
+    private void xwt1(int xi, int yi, int n0, int n1) {
+        int k4 = K - K % (4 * L), kv = S.loopBound(K);
+        for (int n = n0; n < n1; n++) {
+            int wi = wOff + n * K;
+            FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+            int k = 0;
+            for (; k < k4; k += 4 * L) {
+                s0 = FloatVector.fromArray(S, w, wi + k).fma(FloatVector.fromArray(S, a, xi + k), s0);
+                s1 = FloatVector.fromArray(S, w, wi + k + L).fma(FloatVector.fromArray(S, a, xi + k + L), s1);
+                s2 = FloatVector.fromArray(S, w, wi + k + 2 * L).fma(FloatVector.fromArray(S, a, xi + k + 2 * L), s2);
+                s3 = FloatVector.fromArray(S, w, wi + k + 3 * L).fma(FloatVector.fromArray(S, a, xi + k + 3 * L), s3);
             }
-            for (; n < n1; n++) put(yi + n, VectorOps.dot(a, xi, w, wOff + n * K, K));
+            for (; k < kv; k += L) s0 = FloatVector.fromArray(S, w, wi + k).fma(FloatVector.fromArray(S, a, xi + k), s0);
+            float d = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+            for (; k < K; k++) d += a[xi + k] * w[wi + k];
+            put(yi + n, d);
+        }
+    }
+
+    private void xwt2(int xi, int xj, int yi, int yj, int n0, int n1) {
+        int k2 = K - K % (2 * L), kv = S.loopBound(K);
+        for (int n = n0; n < n1; n++) {
+            int wi = wOff + n * K;
+            FloatVector s0 = FloatVector.zero(S), s1 = s0, t0 = s0, t1 = s0;
+            int k = 0;
+            for (; k < k2; k += 2 * L) {
+                FloatVector w0 = FloatVector.fromArray(S, w, wi + k), w1 = FloatVector.fromArray(S, w, wi + k + L);
+                s0 = w0.fma(FloatVector.fromArray(S, a, xi + k), s0);
+                t0 = w0.fma(FloatVector.fromArray(S, a, xj + k), t0);
+                s1 = w1.fma(FloatVector.fromArray(S, a, xi + k + L), s1);
+                t1 = w1.fma(FloatVector.fromArray(S, a, xj + k + L), t1);
+            }
+            for (; k < kv; k += L) {
+                FloatVector w0 = FloatVector.fromArray(S, w, wi + k);
+                s0 = w0.fma(FloatVector.fromArray(S, a, xi + k), s0);
+                t0 = w0.fma(FloatVector.fromArray(S, a, xj + k), t0);
+            }
+            float d = s0.add(s1).reduceLanes(VectorOperators.ADD), e = t0.add(t1).reduceLanes(VectorOperators.ADD);
+            for (; k < K; k++) {
+                d += a[xi + k] * w[wi + k];
+                e += a[xj + k] * w[wi + k];
+            }
+            put(yi + n, d);
+            put(yj + n, e);
         }
     }
 

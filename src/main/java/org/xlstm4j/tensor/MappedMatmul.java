@@ -22,7 +22,8 @@ import static org.xlstm4j.tensor.MappedWeight.L;
  *   <li>more rows (a prompt): panels of weight rows are widened to float32 and multiplied with the cache-blocked GEMM
  *       of the {@link Kernels} backend, so each weight element is widened once per call instead of once per row.</li>
  * </ul>
- * Owns a {@link WorkerPool} for the streaming path. Calls are serialized; buffers grow on demand and are reused.
+ * The streaming path runs on the worker threads of the {@link CpuKernels} it is given (one pool per backend), or on a
+ * {@link WorkerPool} of its own for another backend or thread count. Calls are serialized; buffers grow on demand and are reused.
  */
 public final class MappedMatmul implements AutoCloseable {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -44,8 +45,11 @@ public final class MappedMatmul implements AutoCloseable {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.kernels = kernels;
         this.threads = threads;
-        this.pool = new WorkerPool(threads, "xlstm-mapped");
+        this.ownPool = !(kernels instanceof CpuKernels c && c.threads() == threads);
+        this.pool = ownPool ? new WorkerPool(threads, "xlstm-mapped") : ((CpuKernels) kernels).pool();
     }
+
+    private final boolean ownPool;   // false: the CPU backend's workers are shared (one pool per backend)
 
     /** y[M, N] = x[M, K]·Wᵀ (overwrites y; x rows at {@code xOff + m·K}, y rows at {@code yOff + m·N}). */
     public synchronized void matmul(float[] x, int xOff, MappedWeight w, float[] y, int yOff, int M) {
@@ -92,7 +96,7 @@ public final class MappedMatmul implements AutoCloseable {
         int xOff, yOff, M, rowsPerBlock;
         MappedWeight w;
 
-        @Override public void run(int part) {
+        @Override public void run(int part, int worker) {
             int N = w.rows();
             for (int n0; (n0 = next.getAndAdd(rowsPerBlock)) < N; )
                 rows(w, x, xOff, M, y, yOff, n0, Math.min(N, n0 + rowsPerBlock));
@@ -202,8 +206,8 @@ public final class MappedMatmul implements AutoCloseable {
     /** Number of threads of the streaming path. */
     public int threads() { return threads; }
 
-    /** Stops the worker threads. */
+    /** Stops the worker threads when they are this object's own (a shared backend's pool stays up). */
     @Override public void close() {
-        pool.close();
+        if (ownPool) pool.close();
     }
 }

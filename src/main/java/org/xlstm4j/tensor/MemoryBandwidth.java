@@ -41,7 +41,7 @@ public final class MemoryBandwidth implements AutoCloseable {
         this.buf = arena.allocate(n, 64);
         buf.fill((byte) 1);
         this.sums = new long[threads];
-        this.job = part -> {
+        this.job = (part, worker) -> {
             for (long o; (o = next.getAndAdd(BLOCK)) < n; ) sums[part] += sum(buf, o, Math.min(n, o + BLOCK));
         };
         pass();                                                        // untimed: compile the loop

@@ -1,91 +1,136 @@
 package org.xlstm4j.tensor;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * A fixed set of daemon worker threads that run the parts of one job at a time: the caller runs part 0 itself and
- * waits for the workers' parts 1..n-1. Workers spin briefly for the next job (matrix products come in bursts) and then
- * park, so an idle pool costs no CPU. Dispatch allocates nothing.
+ * The one set of worker threads of a CPU backend: runs the parts of one job at a time (matrix-product parts, the
+ * tasks of {@link Kernels#parallelFor}, streaming products of memory-mapped weights). A backend owns exactly one pool,
+ * so on a machine with few cores there are never two groups of spinning workers competing for them.
+ *
+ * <p>Scheduling is work-sharing with a caller that never waits for an idle worker: parts are claimed from one atomic
+ * counter (tagged with the job's number, so a late worker cannot claim a part of the next job), the calling thread
+ * claims and runs parts too, and it returns as soon as every part has <em>finished</em>. A worker that was not scheduled
+ * in time (another process holds its core) simply finds nothing left, instead of costing the caller a scheduler time
+ * slice. Each part runs exactly once, on one thread, so per-part scratch (indexed by the part) is safe; {@code worker}
+ * is the running thread's index (0 = caller), so per-thread scratch indexed by it is safe too. Workers spin briefly for
+ * the next job (calls come in bursts) and then park. Dispatch allocates nothing.
  */
 final class WorkerPool implements AutoCloseable {
-    /** One parallel job; {@code run(part)} is called once for each part in [0, parts). */
-    interface Job {
-        void run(int part);
-    }
+    /** One parallel job; {@code run(part, worker)} is called once for each part in [0, parts). */
+    interface Job extends Kernels.Task {}
 
     private static final long SPIN_NANOS = 50_000;
 
     private final Thread[] workers;
-    private final AtomicInteger pending = new AtomicInteger();
-    private volatile Job job;
+    private final AtomicLong claim = new AtomicLong();      // job number (high 32 bits) | next part (low 32 bits)
+    private final AtomicInteger done = new AtomicInteger();
+    private volatile Kernels.Task job;
     private volatile int parts;
-    private volatile long generation;
     private volatile boolean closed;
     private volatile Thread caller;
     private volatile Throwable failure;
+    private volatile boolean running;
 
-    /** A pool able to run jobs of up to {@code threads} parts (it starts {@code threads - 1} workers). */
+    /** A pool of {@code threads} threads: the caller plus {@code threads - 1} workers. */
     WorkerPool(int threads, String name) {
         workers = new Thread[Math.max(0, threads - 1)];
         for (int i = 0; i < workers.length; i++) {
-            int part = i + 1;
-            Thread t = new Thread(() -> workerLoop(part), name + "-" + part);
+            int index = i + 1;
+            Thread t = new Thread(() -> workerLoop(index), name + "-" + index);
             t.setDaemon(true);
             workers[i] = t;
             t.start();
         }
     }
 
-    /** Runs {@code job} on parts [0, n) (n at most the pool's thread count) and returns when all are done. */
-    void run(Job job, int n) {
-        if (n > workers.length + 1) throw new IllegalArgumentException(n + " parts for a pool of " + (workers.length + 1) + " threads");
-        if (n <= 1) {
-            job.run(0);
-            return;
-        }
-        this.job = job;
-        this.parts = n;
-        this.caller = Thread.currentThread();
-        this.failure = null;
-        pending.set(n - 1);
-        generation++;
-        for (int i = 0; i < n - 1; i++) LockSupport.unpark(workers[i]);
-        Throwable own = null;
-        try {
-            job.run(0);
-        } catch (Throwable t) {
-            own = t;
-        }
-        long start = System.nanoTime();
-        while (pending.get() != 0) {
-            if (System.nanoTime() - start < SPIN_NANOS) Thread.onSpinWait();
-            else LockSupport.park(this);
-        }
-        this.job = null;
-        Throwable t = own != null ? own : failure;
-        if (t instanceof RuntimeException r) throw r;
-        if (t instanceof Error e) throw e;
-        if (t != null) throw new IllegalStateException(t);
+    /** Threads of this pool, the caller's included. */
+    int threads() {
+        return workers.length + 1;
     }
 
-    private void workerLoop(int part) {
-        long seen = 0;
-        while (true) {
+    /** Runs {@code job} on parts [0, n) (any n ≥ 0) and returns when all are done; a part's exception is rethrown. */
+    void run(Kernels.Task job, int n) {
+        checkNotNested();
+        synchronized (this) {
+            runLocked(job, n);
+        }
+    }
+
+    /**
+     * Throws when called from inside a job of this pool (from a part running on the caller or on a worker): such a
+     * nested call could only deadlock or corrupt the running job.
+     */
+    void checkNotNested() {
+        Thread t = Thread.currentThread();
+        boolean nested = running && t == caller;
+        for (Thread w : workers) nested |= w == t;
+        if (nested) throw new IllegalStateException("nested parallel call: a task of a backend's pool must not call the backend");
+    }
+
+    private void runLocked(Kernels.Task job, int n) {
+        if (n <= 1 || workers.length == 0) {
+            for (int i = 0; i < n; i++) job.run(i, 0);
+            return;
+        }
+        running = true;
+        try {
+            this.job = job;
+            this.parts = n;
+            this.failure = null;
+            this.caller = Thread.currentThread();
+            done.set(0);
+            long id = (claim.get() >>> 32) + 1;
+            claim.set(id << 32);                              // publishes the job (volatile write after the fields)
+            for (int i = 0; i < Math.min(workers.length, n - 1); i++) LockSupport.unpark(workers[i]);
+            work(id, 0);
             long start = System.nanoTime();
-            while (generation == seen && !closed) {
+            while (done.get() < n) {                          // only parts a worker has claimed can still be running
+                if (System.nanoTime() - start < SPIN_NANOS) Thread.onSpinWait();
+                else LockSupport.parkNanos(this, 100_000);
+            }
+            this.job = null;
+            Throwable t = failure;
+            if (t instanceof RuntimeException r) throw r;
+            if (t instanceof Error e) throw e;
+            if (t != null) throw new IllegalStateException(t);
+        } finally {
+            running = false;
+        }
+    }
+
+    /** Claims and runs parts of job {@code id} until none is left. */
+    private void work(long id, int worker) {
+        while (true) {
+            long v = claim.get();
+            if ((v >>> 32) != id) return;
+            int i = (int) v;
+            Kernels.Task j = job;
+            if (i >= parts || j == null) return;
+            if (!claim.compareAndSet(v, v + 1)) continue;
+            try {
+                j.run(i, worker);
+            } catch (Throwable t) {
+                if (failure == null) failure = t;
+            }
+            if (done.incrementAndGet() == parts && worker != 0) LockSupport.unpark(caller);
+        }
+    }
+
+    private void workerLoop(int index) {
+        long seen = 0;
+        while (!closed) {
+            long id = claim.get() >>> 32;
+            if (id != seen) {
+                seen = id;
+                work(id, index);
+                continue;
+            }
+            long start = System.nanoTime();
+            while ((claim.get() >>> 32) == seen && !closed) {
                 if (System.nanoTime() - start < SPIN_NANOS) Thread.onSpinWait();
                 else LockSupport.park(this);
-            }
-            if (closed) return;
-            seen = generation;
-            if (part < parts) {
-                try {
-                    job.run(part);
-                } catch (Throwable t) {
-                    failure = t;
-                }
-                if (pending.decrementAndGet() == 0) LockSupport.unpark(caller);
             }
         }
     }

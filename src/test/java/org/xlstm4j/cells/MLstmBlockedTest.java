@@ -5,7 +5,6 @@ import org.xlstm4j.cells.MLstmTestSupport.Inputs;
 import org.xlstm4j.tensor.Buffers;
 import org.xlstm4j.tensor.CpuKernels;
 import org.xlstm4j.tensor.Kernels;
-import org.xlstm4j.tensor.PooledKernels;
 
 import java.util.SplittableRandom;
 
@@ -37,7 +36,7 @@ class MLstmBlockedTest {
                 {1, 2, 40, 16, 24, 8}, {3, 1, 64, 8, 8, 16}, {1, 4, 50, 20, 17, 7}, {2, 2, 70, 32, 32, 64},
         };
         try (CpuKernels cpu = new CpuKernels(2)) {
-            Kernels two = PooledKernels.withTasks(cpu);
+            Kernels two = cpu;
             int seed = 0;
             for (int[] c : cases) {
                 for (boolean withState : new boolean[]{false, true}) {

@@ -3,7 +3,6 @@ package org.xlstm4j.cells;
 import org.junit.jupiter.api.Test;
 import org.xlstm4j.tensor.CpuKernels;
 import org.xlstm4j.tensor.Kernels;
-import org.xlstm4j.tensor.PooledKernels;
 
 import java.util.Arrays;
 import java.util.Random;
@@ -29,7 +28,7 @@ class SLstmSimdTest {
         int[][] cases = {{2, 3, 6, 2}, {1, 16, 9, 1}, {3, 17, 5, 2}, {2, 32, 12, 4}, {4, 24, 7, 3}};  // B, DH, T, NH
         Random rnd = new Random(11);
         try (CpuKernels cpu = new CpuKernels(2)) {
-            Kernels two = PooledKernels.withTasks(cpu);
+            Kernels two = cpu;
             for (int[] c : cases)
                 for (int init = 0; init < 3; init++) {
                     int B = c[0], DH = c[1], T = c[2], NH = c[3], E = NH * DH;

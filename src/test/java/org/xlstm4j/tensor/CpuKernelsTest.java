@@ -120,12 +120,12 @@ class CpuKernelsTest {
     @Test void workerExceptionReachesCaller() {
         try (WorkerPool pool = new WorkerPool(3, "test-pool")) {
             int[] ran = new int[3];
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.run(part -> {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.run((part, worker) -> {
                 if (part == 2) throw new IllegalStateException("part 2 failed");
             }, 3));
             assertEquals("part 2 failed", e.getMessage());
-            pool.run(part -> ran[part]++, 3);
-            pool.run(part -> ran[part]++, 2);
+            pool.run((part, worker) -> ran[part]++, 3);
+            pool.run((part, worker) -> ran[part]++, 2);
             assertEquals(List.of(2, 2, 1), List.of(ran[0], ran[1], ran[2]));
         }
     }
