@@ -88,7 +88,10 @@ public final class XLstmLarge implements LanguageModel, AutoCloseable {
         QK = config.qkDim(); VD = config.vDim(); F = config.ffnDim(); V = config.vocabSize;
         this.cell = new MLstmCell(NH, DK, DV, (float) config.eps);
         this.mm = new MappedMatmul(kernels, kernels.threads());
+        this.kernels = kernels;
     }
+
+    private final Kernels kernels;
 
     @Override public int vocabSize() { return V; }
 
@@ -210,6 +213,7 @@ public final class XLstmLarge implements LanguageModel, AutoCloseable {
         toHeads(ig, igh, B, Ts, a, b, 1);
         toHeads(fg, fgh, B, Ts, a, b, 1);
         if (chunk > 0) cell.forwardChunkwise(qh, kh, vh, igh, fgh, hh, B, n, chunk, state);
+        else if (n == 1 && state != null) cell.step(kernels, qh, kh, vh, igh, fgh, hh, B, state);   // decoding: SIMD, heads in parallel
         else cell.forwardRecurrent(qh, kh, vh, igh, fgh, hh, B, n, state);
         for (int bb = 0; bb < B; bb++)
             for (int hd = 0; hd < NH; hd++)

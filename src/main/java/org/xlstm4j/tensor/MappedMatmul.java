@@ -122,15 +122,26 @@ public final class MappedMatmul implements AutoCloseable {
 
     /**
      * x·W[n, :] for a bf16 W and pair-split x: each 32-bit lane holds two elements; the even one shifted up and the odd
-     * one with the lower half cleared are exact float32s (bf16 is the upper half of a float32). Two accumulators, the
-     * ragged tail scalar.
+     * one with the lower half cleared are exact float32s (bf16 is the upper half of a float32). Four accumulators (so
+     * that one thread is not limited by the FMA latency), the ragged tail scalar.
      */
     private static float dotBf16(MappedWeight w, int n, float[] x, int xi) {
         MemorySegment s = w.data();
-        int K = w.cols(), blocks = K / (2 * L) * (2 * L);
+        int K = w.cols(), blocks = K / (2 * L) * (2 * L), blocks2 = K / (4 * L) * (4 * L);
         long o = w.offset(n, 0);
-        FloatVector even = FloatVector.zero(F), odd = even;
-        for (int k = 0; k < blocks; k += 2 * L) {
+        FloatVector even = FloatVector.zero(F), odd = even, even2 = even, odd2 = even;
+        int k = 0;
+        for (; k < blocks2; k += 4 * L) {                     // two blocks per step: four independent FMA chains
+            IntVector v = IntVector.fromMemorySegment(I, s, o + 2L * k, LE);          // lane i: elements 2i, 2i+1
+            IntVector u = IntVector.fromMemorySegment(I, s, o + 2L * (k + 2 * L), LE);
+            even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + k), even);
+            odd = v.and(0xffff0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + k + L), odd);
+            even2 = u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + k + 2 * L), even2);
+            odd2 = u.and(0xffff0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + k + 3 * L), odd2);
+        }
+        even = even.add(even2);
+        odd = odd.add(odd2);
+        for (; k < blocks; k += 2 * L) {
             IntVector v = IntVector.fromMemorySegment(I, s, o + 2L * k, LE);          // lane i: elements 2i, 2i+1
             even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + k), even);
             odd = v.and(0xffff0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + k + L), odd);
