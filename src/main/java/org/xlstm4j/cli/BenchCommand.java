@@ -10,7 +10,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure speed on this machine.",
-        subcommands = {BenchMatmulCommand.class, BenchTrainCommand.class, BenchDecodeCommand.class})
+        subcommands = {BenchMatmulCommand.class, BenchTrainCommand.class, BenchDecodeCommand.class,
+                org.xlstm4j.cuda.BenchCudaMLstmCommand.class})
 public final class BenchCommand implements Runnable {
     @Spec CommandSpec spec;
 
