@@ -76,12 +76,15 @@ final class WorkerPool implements AutoCloseable {
         }
         running = true;
         try {
+            // close the previous job's counter before its fields change: a worker that read a stale (id, i) and then
+            // this job's fields must fail its CAS instead of running one of this job's parts under the old id
+            long id = (claim.get() >>> 32) + 1;
+            claim.set(((id - 1) << 32) | Integer.MAX_VALUE);
             this.job = job;
             this.parts = n;
             this.failure = null;
             this.caller = Thread.currentThread();
             done.set(0);
-            long id = (claim.get() >>> 32) + 1;
             claim.set(id << 32);                              // publishes the job (volatile write after the fields)
             for (int i = 0; i < Math.min(workers.length, n - 1); i++) LockSupport.unpark(workers[i]);
             work(id, 0);

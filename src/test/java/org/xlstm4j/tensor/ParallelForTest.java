@@ -17,7 +17,7 @@ class ParallelForTest {
         try (CpuKernels k = new CpuKernels(2)) {
             assertTrue(k.parallelTasks());
             assertEquals(2, k.threads());
-            for (int rep = 0; rep < 50; rep++)
+            for (int rep = 0; rep < 400; rep++)
                 for (int n : new int[]{0, 1, 2, 3, 17, 1000}) {
                     AtomicIntegerArray seen = new AtomicIntegerArray(Math.max(n, 1));
                     AtomicIntegerArray busy = new AtomicIntegerArray(2);
@@ -43,6 +43,35 @@ class ParallelForTest {
             k.parallelFor(5, (t, w) -> once.incrementAndGet(t));
             for (int i = 0; i < 5; i++) count[0] += once.get(i);
             assertEquals(5, count[0]);
+        }
+    }
+
+    /**
+     * Many short jobs of alternating sizes: a worker that read the claim counter of one job and the fields of the
+     * next must never run a part of the next job (a part running twice, or a part of a finished job running late).
+     */
+    @Test
+    void alternatingJobSizesNeverRunAPartTwice() {
+        try (CpuKernels k = new CpuKernels(2)) {
+            int[] sizes = {2, 3, 5, 2, 4, 3};
+            int[] runs = new int[8];
+            int[] expectedTotal = {0};
+            java.util.concurrent.atomic.AtomicInteger total = new java.util.concurrent.atomic.AtomicInteger();
+            for (int call = 0; call < 200_000; call++) {
+                int n = sizes[call % sizes.length];
+                java.util.Arrays.fill(runs, 0);
+                int[] r = runs;
+                k.parallelFor(n, (task, worker) -> {
+                    synchronized (r) { r[task]++; }
+                    total.incrementAndGet();
+                });
+                expectedTotal[0] += n;
+                synchronized (r) {
+                    for (int i = 0; i < n; i++) if (r[i] != 1) fail("call " + call + ": part " + i + " of " + n + " ran " + r[i] + " times");
+                    for (int i = n; i < r.length; i++) if (r[i] != 0) fail("call " + call + ": part " + i + " ran for a job of " + n);
+                }
+            }
+            assertEquals(expectedTotal[0], total.get());
         }
     }
 
