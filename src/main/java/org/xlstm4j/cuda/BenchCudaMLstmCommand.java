@@ -82,6 +82,13 @@ public final class BenchCudaMLstmCommand implements Callable<Integer> {
                 out.printf("parity chunkwise %s B=1 NH=2 T=200 DK=16 DV=32 L=64 %s: %s → %s (tol %.0e)%n", t,
                         init ? "initial state" : "zero state  ", e, pass ? "ok" : "FAIL", tol);
             }
+            for (boolean init : new boolean[] {false, true}) {   // the benchmark's head shape (DK=128, DV=256), ragged T
+                MLstmParity.Errors e = MLstmParity.chunkwise(dev, 1, 2, 300, 128, 256, 64, init, t, 44);
+                boolean pass = e.max() <= tol;
+                ok &= pass;
+                out.printf("parity chunkwise %s B=1 NH=2 T=300 DK=128 DV=256 L=64 %s: %s → %s (tol %.0e)%n", t,
+                        init ? "initial state" : "zero state  ", e, pass ? "ok" : "FAIL", tol);
+            }
             MLstmParity.Errors e = MLstmParity.step(dev, 1, 2, 16, 32, 8, t, 43);
             boolean pass = e.max() <= tol;
             ok &= pass;
@@ -103,15 +110,16 @@ public final class BenchCudaMLstmCommand implements Callable<Integer> {
             fill(mod, s, v, bht * dv, type, 3, -1f, 1f);
             fill(mod, s, ig, bht, DType.FP32, 4, -3f, 3f);
             fill(mod, s, fg, bht, DType.FP32, 5, 0f, 6f);
+            final boolean fused = cell.fused(type);
             for (int i = 0; i < warmup; i++) cell.forwardChunkwise(s, type, q, k, v, ig, fg, h, batch, seq, chunk, null);
             s.synchronize();
             double[] ms = new double[runs], statesMs = new double[runs];
             for (int i = 0; i < runs; i++) {
                 start.record(s);
-                cell.forwardChunkwise(s, type, q, k, v, ig, fg, h, batch, seq, chunk, null, mid);
+                cell.forwardChunkwise(s, type, q, k, v, ig, fg, h, batch, seq, chunk, null, fused ? null : mid);
                 stop.record(s);
                 ms[i] = stop.elapsedSince(start);
-                statesMs[i] = mid.elapsedSince(start);
+                statesMs[i] = fused ? 0 : mid.elapsedSince(start);
             }
             double[] st = statesMs.clone();
             Arrays.sort(st);
@@ -122,7 +130,8 @@ public final class BenchCudaMLstmCommand implements Callable<Integer> {
             out.printf("chunkwise forward %s B=%d NH=%d T=%d DK=%d DV=%d L=%d: median %.3f ms, best %.3f ms over %d runs"
                             + " (%d warm-up); %.1f TFLOP/s at the median (%.3g FLOP counted as B·NH·T·(2L(DK+DV) + 4·DK·DV))%n",
                     type, batch, heads, seq, dk, dv, chunk, median, sorted[0], runs, warmup, flops / (median * 1e-3) / 1e12, flops);
-            out.printf("  of which the inter-chunk state kernel: median %.3f ms; the intra-chunk output kernel: the rest%n",
+            if (fused) out.printf("  one fused tensor-core kernel (mlstm_chunkwise_tc_bf16_*)%n");
+            else out.printf("  of which the inter-chunk state kernel: median %.3f ms; the intra-chunk output kernel: the rest%n",
                     runs % 2 == 1 ? st[runs / 2] : 0.5 * (st[runs / 2 - 1] + st[runs / 2]));
             float[] sample = new float[1024];
             if (type == DType.BF16) h.copyToFromBf16(sample); else h.copyTo(sample);

@@ -7,10 +7,12 @@ import org.xlstm4j.cells.MLstmState;
  * q, k {@code [B, NH, T, DK]}, v, h {@code [B, NH, T, DV]}, gate pre-activations {@code [B, NH, T]} (fp32), keys
  * scaled by 1/sqrt(DK) into the state, eps added after stabilization. Kernels in {@code mlstm.cu}:
  * <ul>
- *   <li>{@link #forwardChunkwise}: the TFLA-style chunkwise forward (spec §3.4): an inter-chunk recurrence kernel that
- *       stores the state entering every chunk, then a tiled intra-chunk kernel that combines the chunk's own
- *       attention-like part with the entering state's contribution. Chunk size 1..64, any T (the last chunk may be
- *       shorter, as on the CPU).</li>
+ *   <li>{@link #forwardChunkwise}: the TFLA-style chunkwise forward (spec §3.4). bf16 ({@link #fused}): one kernel on
+ *       the tensor cores (mma.sync bf16, fp32 accumulation) in which each block walks the chunks of one head for 64
+ *       columns of DV, keeping its slice of the state in registers. fp32 and other shapes: an inter-chunk recurrence
+ *       kernel that stores the state entering every chunk, then a tiled intra-chunk kernel that combines the chunk's
+ *       own attention-like part with the entering state's contribution. Chunk size 1..64, any T (the last chunk may
+ *       be shorter, as on the CPU).</li>
  *   <li>{@link #step}: one token of the recurrence (spec §3.2), for decoding.</li>
  * </ul>
  * q, k, v, h are fp32 or bf16 ({@link DType}); gates, states and all accumulation are fp32. The object owns a
@@ -23,6 +25,24 @@ public final class CudaMLstm implements AutoCloseable {
     /** Tile sizes and shared memory of the kernels (ST_DK, ST_DV, OUT_TV, STEP_* in mlstm.cu). */
     private static final int STATE_DK = 64, STATE_DV = 128, STATE_SMEM = MAX_CHUNK * (STATE_DK + STATE_DV) * 4,
             OUT_TILE = 128, STEP_COLS = 32, STEP_ROWS = 8;
+
+    /** The fused tensor-core kernel (bf16): padded DK sizes it is built for, columns of DV per block (TC_* in mlstm.cu). */
+    private static final int[] TC_DKP = {32, 64, 128};
+    private static final int TC_TV = 64, TC_THREADS = 128;
+
+    /** Shared memory of the fused kernel: two stages of q, k [64][DKP + 8] and v [64][72], plus the P and h tiles (bf16). */
+    static int tcSmemBytes(int dkp) {
+        int stage = 2 * MAX_CHUNK * (dkp + 8) + MAX_CHUNK * (TC_TV + 8);
+        return (2 * stage + 2 * MAX_CHUNK * (TC_TV + 8)) * 2;
+    }
+
+    /**
+     * Whether {@link #forwardChunkwise} runs the fused tensor-core kernel (one launch, the state kept on chip) for this
+     * type: bf16 with DK ≤ 128 and DK, DV multiples of 8; otherwise the two fp32-FMA kernels (states, then outputs).
+     */
+    public boolean fused(DType dtype) {
+        return dtype == DType.BF16 && dhqk <= 128 && dhqk % 8 == 0 && dhv % 8 == 0;
+    }
 
     private final CudaDevice device;
     private final CudaModule module;
@@ -42,6 +62,7 @@ public final class CudaMLstm implements AutoCloseable {
         this.module = device.module("mlstm.cu");
         for (DType t : DType.values())           // the state kernel's 48 KiB of dynamic shared memory needs the opt-in
             module.kernel("mlstm_chunk_states_" + t.suffix).setMaxDynamicSharedMemory(STATE_SMEM);
+        for (int dkp : TC_DKP) module.kernel("mlstm_chunkwise_tc_bf16_dk" + dkp).setMaxDynamicSharedMemory(tcSmemBytes(dkp));
         this.numHeads = numHeads;
         this.dhqk = dhqk;
         this.dhv = dhv;
@@ -64,7 +85,10 @@ public final class CudaMLstm implements AutoCloseable {
         forwardChunkwise(stream, dtype, q, k, v, igatePreact, fgatePreact, h, B, T, chunkSize, state, null);
     }
 
-    /** As the public form; {@code afterStates} (may be null) is recorded between the two kernels, for timing. */
+    /**
+     * As the public form; {@code afterStates} (may be null) is recorded between the two kernels, for timing (not at
+     * all on the fused path, {@link #fused}).
+     */
     void forwardChunkwise(CudaStream stream, DType dtype, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
                           DeviceBuffer igatePreact, DeviceBuffer fgatePreact, DeviceBuffer h, int B, int T,
                           int chunkSize, DeviceMLstmState state, CudaEvent afterStates) {
@@ -74,8 +98,18 @@ public final class CudaMLstm implements AutoCloseable {
         checkState(state, B);
         device.makeCurrent();
         final int L = Math.min(chunkSize, T), nc = (T + L - 1) / L, bh = B * numHeads;
-        ensureWorkspace((long) bh * nc, bh * (nc + 1L));
+        if (!fused(dtype)) ensureWorkspace((long) bh * nc, bh * (nc + 1L));
         float scale = (float) (1.0 / Math.sqrt(dhqk));
+        if (fused(dtype)) {
+            int dkp = dhqk <= 32 ? 32 : dhqk <= 64 ? 64 : 128;
+            module.kernel("mlstm_chunkwise_tc_bf16_dk" + dkp).launch(stream, ceil(dhv, TC_TV), bh, 1, TC_THREADS, 1, 1,
+                    tcSmemBytes(dkp), q, k, v, igatePreact, fgatePreact, h,
+                    state == null ? null : state.c(), state == null ? null : state.n(),
+                    state == null ? null : state.nOther(), state == null ? null : state.m(),
+                    state == null ? null : state.mOther(), T, L, nc, dhqk, dhv, scale, eps);
+            if (state != null) state.flip();
+            return;
+        }
         module.kernel("mlstm_chunk_states_" + dtype.suffix).launch(stream, bh, ceil(dhv, STATE_DV), ceil(dhqk, STATE_DK),
                 256, 1, 1, STATE_SMEM,
                 k, v, igatePreact, fgatePreact, cStates, nStates, mStates,

@@ -12,6 +12,8 @@
 //                           and walks the chunks in order.
 //   mlstm_chunk_outputs_* : the intra-chunk parallel part, tiled: per (chunk, head, 128 columns of DV), the L×L gated
 //                           score matrix P = (q·k̂) ⊙ exp(logD − m) and h = (α·(Q C) + P V) / (max(|α·Q n + P 1|, e^−m) + eps).
+// bf16 with DK ≤ 128, DK and DV multiples of 8: mlstm_chunkwise_tc_bf16_dk* instead, one fused kernel on the tensor
+// cores that keeps the state on chip (see its comment below); the two kernels above remain for fp32 and other shapes.
 // Step (decode): mlstm_step_* (spec §3.2), one token, state C updated in place, n and m read from one buffer and
 // written to another (so that the blocks of a head never race).
 
@@ -419,6 +421,368 @@ __device__ void step(const T* __restrict__ q, const T* __restrict__ k, const T* 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// bf16 chunkwise forward on the tensor cores, one fused kernel (spec §3.4): mlstm_chunkwise_tc_bf16_dk{32,64,128}.
+// A block owns one head and TC_TV = 64 columns of DV and walks the chunks in order, so the state never leaves the
+// chip: warp w keeps rows 16w..16w+15 of its slice of Cᵀ [DV, DK] in fp32 mma accumulators (the accumulator layout
+// of an m16n8 pair is the A-operand layout of an m16k16 step, so Cᵀ feeds the Q·C product straight from registers,
+// rounded to bf16). Per chunk, with mma.sync m16n8k16 bf16 → fp32:
+//   S = Q Kᵀ [L, L]       warp w: rows τ = 16w.., all σ; P = s·S ⊙ e^{logD − m_τ} (fp32 row sums), P → smem bf16;
+//   hᵀ = α ⊙ (Cᵀ Qᵀ)      [TV, L], Cᵀ from registers;
+//   hᵀ += Vᵀ Pᵀ           causal tiles only;
+//   Cᵀ = β Cᵀ + (w ⊙ Vᵀ) K   the state update, reusing the Vᵀ fragments (w_σ = e^{a_σ − m'}/√DK applied to them);
+//   n = β n + Σ_σ w_σ k_σ (fp32, every block of the head, redundantly), den_τ = α_τ q_τ·n + Σ_σ P[τ,σ].
+// q, k, v chunks arrive by cp.async one chunk ahead (two stages); h leaves through a shared tile, 16-byte stores.
+// The gate quantities (cumulative log forget gates, stabilizers, α, w, β) of chunk c + 1 are computed by warp 0 while
+// the block works on chunk c, after its share of S (the smallest, by causality), into the other of two buffers.
+// Measured on the H200 (B=8, NH=16, T=8192, DK=128, DV=256, L=64): 2.11 ms, 255 registers, 2 blocks per SM.
+// Needs DK ≤ DKP (DKP = 32, 64 or 128), DK % 8 == 0, DV % 8 == 0 (16-byte rows), L ≤ 64; rows past the end of the
+// sequence and columns past DK or DV are zero-filled. Grid (ceil(DV / 64), B·NH), 128 threads, dynamic shared memory
+// tc_smem_bytes(DKP). State (may be null): C [BH, DK, DV] read and overwritten in place (each block its own columns);
+// n and m read from nIn/mIn and the final ones written to nOut/mOut by block column 0 (other buffers, since every
+// block of a head reads the initial ones).
+#define TC_TV 64
+#define TC_VS (TC_TV + 8)     // row stride (elements) of the V, P and H tiles: 16 bytes of padding against bank conflicts
+
+__host__ __device__ constexpr int tc_qk_stride(int dkp) { return dkp + 8; }
+__host__ __device__ constexpr int tc_stage_elems(int dkp) { return 2 * LMAX * tc_qk_stride(dkp) + LMAX * TC_VS; }
+__host__ __device__ constexpr int tc_smem_bytes(int dkp) { return (2 * tc_stage_elems(dkp) + 2 * LMAX * TC_VS) * 2; }
+
+__device__ __forceinline__ unsigned smem_u32(const void* p) {
+    unsigned a;
+    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
+    return a;
+}
+__device__ __forceinline__ void cp_async16(unsigned dst, const void* src, bool valid) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_wait1() { asm volatile("cp.async.wait_group 1;\n" ::: "memory"); }
+__device__ __forceinline__ void ldsm_x4(unsigned a, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(a));
+}
+__device__ __forceinline__ void ldsm_x4_t(unsigned a, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(a));
+}
+// d += a·b, m16n8k16, bf16 operands, fp32 accumulators
+__device__ __forceinline__ void mma_bf16(float* d, unsigned a0, unsigned a1, unsigned a2, unsigned a3,
+                                         unsigned b0, unsigned b1) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+// two floats → bf16x2 (round to nearest even), lo in the low half
+__device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
+    unsigned r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+__device__ __forceinline__ unsigned scale_bf16x2(unsigned x, float slo, float shi) {
+    return pack_bf16(__uint_as_float(x << 16) * slo, __uint_as_float(x & 0xffff0000u) * shi);
+}
+
+template <int DKP>
+__device__ void chunkwise_tc(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v,
+                             const float* __restrict__ ig, const float* __restrict__ fg, bf16_t* __restrict__ h,
+                             float* cState, const float* nIn, float* nOut, const float* mIn, float* mOut,
+                             int T_, int L, int NC, int DK, int DV, float scale, float eps) {
+    constexpr int QS = tc_qk_stride(DKP), STAGE = tc_stage_elems(DKP), NJ = DKP / 8;
+    extern __shared__ float4 dynamic_smem[];
+    bf16_t* smem = reinterpret_cast<bf16_t*>(dynamic_smem);
+    bf16_t* Ps = smem + 2 * STAGE;            // P [τ][σ]
+    bf16_t* Hs = Ps + LMAX * TC_VS;           // h tile [τ][dv]
+    // gate quantities of a chunk, two buffers: warp 0 computes chunk ch + 1's while the block works on chunk ch
+    __shared__ float bcumB[2][LMAX], igsB[2][LMAX], stabB[2][LMAX], alphaB[2][LMAX], wgtB[2][LMAX], betaB[2];
+    __shared__ float den[LMAX];
+    __shared__ float ns[DKP];
+
+    const int d0 = blockIdx.x * TC_TV, bh = blockIdx.y;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t4 = lane & 3;
+    const long long gbase = (long long) bh * T_;
+
+    // the state: warp rows dv = d0 + 16·warp + g (+8), columns dk = 8j + 2·t4 (+1)
+    float cT[NJ][4];
+#pragma unroll
+    for (int j = 0; j < NJ; j++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            int d = d0 + 16 * warp + g + (e >> 1) * 8, a = 8 * j + 2 * t4 + (e & 1);
+            cT[j][e] = (cState != nullptr && a < DK && d < DV) ? cState[((long long) bh * DK + a) * DV + d] : 0.f;
+        }
+    float nreg = 0.f;
+    if (tid < DKP) {
+        nreg = (nIn != nullptr && tid < DK) ? nIn[(long long) bh * DK + tid] : 0.f;
+        ns[tid] = nreg;
+    }
+    float mPrev = mIn != nullptr ? mIn[bh] : 0.f;   // used by warp 0
+    const bool hasState = cState != nullptr;
+
+    // chunk loader: q, k rows [64][DKP], v rows [64][TC_TV] into stage st; zero-fill outside
+    auto load_chunk = [&](int ch, int st) {
+        const long long t0 = (long long) ch * L;
+        const int len = min(L, (int) (T_ - t0));
+        bf16_t* Qs = smem + st * STAGE;
+        bf16_t* Ks = Qs + LMAX * QS;
+        bf16_t* Vs = Ks + LMAX * QS;
+        constexpr int CQ = DKP / 8;
+        for (int e = tid; e < LMAX * CQ; e += 128) {
+            int r = e / CQ, c = e % CQ;
+            bool ok = r < len && 8 * c < DK;
+            long long off = ok ? (gbase + t0 + r) * DK + 8 * c : 0;
+            cp_async16(smem_u32(Qs + r * QS + 8 * c), q + off, ok);
+            cp_async16(smem_u32(Ks + r * QS + 8 * c), k + off, ok);
+        }
+        for (int e = tid; e < LMAX * (TC_TV / 8); e += 128) {
+            int r = e / (TC_TV / 8), c = e % (TC_TV / 8);
+            bool ok = r < len && d0 + 8 * c < DV;
+            long long off = ok ? (gbase + t0 + r) * DV + d0 + 8 * c : 0;
+            cp_async16(smem_u32(Vs + r * TC_VS + 8 * c), v + off, ok);
+        }
+    };
+    load_chunk(0, 0);
+    cp_async_commit();
+    float pig0 = 0.f, pig1 = 0.f, pfg0 = 0.f, pfg1 = 0.f;   // warp 0: gate pre-activations of the next chunk
+    if (warp == 0) {
+        const int len = min(L, T_);
+        if (lane < len) { pig0 = ig[gbase + lane]; pfg0 = fg[gbase + lane]; }
+        if (lane + 32 < len) { pig1 = ig[gbase + lane + 32]; pfg1 = fg[gbase + lane + 32]; }
+    }
+
+    // warp 0: the gate quantities of chunk gc (spec §3.4) into buffer gc & 1, from the pre-activations held in
+    // pig*/pfg*, whose next chunk's values it then loads; mPrev advances to the m after chunk gc
+    auto compute_gates = [&](int gc) {
+        const int b = gc & 1;
+        const long long t0 = (long long) gc * L;
+        const int len = min(L, (int) (T_ - t0));
+        float* bcum = bcumB[b]; float* igs = igsB[b]; float* stab = stabB[b]; float* alpha = alphaB[b];
+        float* wgt = wgtB[b];
+        // gates of this chunk (spec §3.4): b = cumsum log σ(f̃); output stabilizers; state-update weights
+        float x0 = lane < len ? log_sigmoid(pfg0) : 0.f, x1 = lane + 32 < len ? log_sigmoid(pfg1) : 0.f;
+        const float i0 = pig0, i1 = pig1;
+        for (int o = 1; o < 32; o <<= 1) {
+            float y0 = __shfl_up_sync(FULL_MASK, x0, o), y1 = __shfl_up_sync(FULL_MASK, x1, o);
+            if (lane >= o) { x0 += y0; x1 += y1; }
+        }
+        x1 += __shfl_sync(FULL_MASK, x0, 31);
+        const float gsum = __shfl_sync(FULL_MASK, len - 1 < 32 ? x0 : x1, (len - 1) & 31);
+        bcum[lane] = x0;
+        bcum[lane + 32] = x1;
+        igs[lane] = i0;
+        igs[lane + 32] = i1;
+        float u0 = lane < len ? i0 - x0 : NEG_INF, u1 = lane + 32 < len ? i1 - x1 : NEG_INF;
+        for (int o = 1; o < 32; o <<= 1) {                            // prefix max of ĩ_σ − b_σ
+            float y0 = __shfl_up_sync(FULL_MASK, u0, o), y1 = __shfl_up_sync(FULL_MASK, u1, o);
+            if (lane >= o) { u0 = fmaxf(u0, y0); u1 = fmaxf(u1, y1); }
+        }
+        u1 = fmaxf(u1, __shfl_sync(FULL_MASK, u0, 31));
+        float mi0 = x0 + mPrev, s0 = fmaxf(mi0, x0 + u0);
+        float mi1 = x1 + mPrev, s1 = fmaxf(mi1, x1 + u1);
+        stab[lane] = lane < len ? s0 : 0.f;
+        alpha[lane] = lane < len ? expf(mi0 - s0) : 0.f;
+        stab[lane + 32] = lane + 32 < len ? s1 : 0.f;
+        alpha[lane + 32] = lane + 32 < len ? expf(mi1 - s1) : 0.f;
+        float a0 = lane < len ? gsum - x0 + i0 : NEG_INF, a1 = lane + 32 < len ? gsum - x1 + i1 : NEG_INF;
+        const float mNew = fmaxf(gsum + mPrev, warp_max(fmaxf(a0, a1)));
+        wgt[lane] = lane < len ? expf(a0 - mNew) * scale : 0.f;
+        wgt[lane + 32] = lane + 32 < len ? expf(a1 - mNew) * scale : 0.f;
+        if (lane == 0) betaB[b] = expf(gsum + mPrev - mNew);
+        mPrev = mNew;
+        if (gc + 1 < NC) {                                            // prefetch the next chunk's gates
+            const long long n0 = gbase + t0 + L;
+            const int nlen = min(L, (int) (T_ - t0 - L));
+            pig0 = lane < nlen ? ig[n0 + lane] : 0.f;
+            pfg0 = lane < nlen ? fg[n0 + lane] : 0.f;
+            pig1 = lane + 32 < nlen ? ig[n0 + lane + 32] : 0.f;
+            pfg1 = lane + 32 < nlen ? fg[n0 + lane + 32] : 0.f;
+        }
+    };
+    if (warp == 0) compute_gates(0);
+    for (int ch = 0; ch < NC; ch++) {
+        const int st = ch & 1;
+        const long long t0 = (long long) ch * L;
+        const int len = min(L, (int) (T_ - t0));
+        if (ch + 1 < NC) load_chunk(ch + 1, st ^ 1);
+        cp_async_commit();
+        cp_async_wait1();
+        __syncthreads();                                                  // (1) chunk ch and its gates ready
+        const float* bcum = bcumB[st]; const float* igs = igsB[st]; const float* stab = stabB[st];
+        const float* alpha = alphaB[st]; const float* wgt = wgtB[st];
+
+        const bf16_t* Qs = smem + st * STAGE;
+        const bf16_t* Ks = Qs + LMAX * QS;
+        const bf16_t* Vs = Ks + LMAX * QS;
+        const unsigned qA = smem_u32(Qs), kA = smem_u32(Ks), vA = smem_u32(Vs), pA = smem_u32(Ps);
+        // ldmatrix lane offsets (bytes): "nk" = B operand stored n-major (k contiguous), or A row-major
+        const int li = lane >> 3, lr = lane & 7;
+        const unsigned offQrowA = ((16 * warp + lr + (li & 1) * 8) * QS + (li >> 1) * 8) * 2;  // A: Q rows
+        const unsigned offNK = ((lr + (li >> 1) * 8) * QS + (li & 1) * 8) * 2;                 // B: n rows of Q/K
+        const unsigned offNKp = ((lr + (li >> 1) * 8) * TC_VS + (li & 1) * 8) * 2;             // B: n rows of P
+        const unsigned offVt = ((lr + (li >> 1) * 8) * TC_VS + 16 * warp + (li & 1) * 8) * 2;  // A: Vᵀ (trans)
+        const unsigned offKt = ((lr + (li & 1) * 8) * QS + (li >> 1) * 8) * 2;                 // B: K (trans)
+
+        {   // ---- S = Q Kᵀ, rows τ = 16·warp + g (+8); P and the row sums
+            float s[8][4];
+#pragma unroll
+            for (int j = 0; j < 8; j++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) s[j][e] = 0.f;
+#pragma unroll
+            for (int kk = 0; kk < DKP / 16; kk++) {
+                unsigned a0, a1, a2, a3;
+                ldsm_x4(qA + offQrowA + kk * 32, a0, a1, a2, a3);
+#pragma unroll
+                for (int jp = 0; jp < 4; jp++) {
+                    if (16 * jp > 16 * warp + 15) continue;                  // causal: σ-tiles past the rows
+                    unsigned b0, b1, b2, b3;
+                    ldsm_x4(kA + offNK + (16 * jp * QS + kk * 16) * 2, b0, b1, b2, b3);
+                    mma_bf16(s[2 * jp], a0, a1, a2, a3, b0, b1);
+                    mma_bf16(s[2 * jp + 1], a0, a1, a2, a3, b2, b3);
+                }
+            }
+            float rs0 = 0.f, rs1 = 0.f;
+            const int ta = 16 * warp + g, tb = ta + 8;
+            const float ba = bcum[ta] - stab[ta], bb = bcum[tb] - stab[tb];
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+                const int sg = 8 * j + 2 * t4;
+                const float c0 = igs[sg] - bcum[sg], c1 = igs[sg + 1] - bcum[sg + 1];
+                float p0 = (sg <= ta && ta < len) ? scale * s[j][0] * expf(ba + c0) : 0.f;
+                float p1 = (sg + 1 <= ta && ta < len) ? scale * s[j][1] * expf(ba + c1) : 0.f;
+                float p2 = (sg <= tb && tb < len) ? scale * s[j][2] * expf(bb + c0) : 0.f;
+                float p3 = (sg + 1 <= tb && tb < len) ? scale * s[j][3] * expf(bb + c1) : 0.f;
+                rs0 += p0 + p1;
+                rs1 += p2 + p3;
+                *reinterpret_cast<unsigned*>(Ps + ta * TC_VS + sg) = pack_bf16(p0, p1);
+                *reinterpret_cast<unsigned*>(Ps + tb * TC_VS + sg) = pack_bf16(p2, p3);
+            }
+            rs0 += __shfl_xor_sync(FULL_MASK, rs0, 1);
+            rs0 += __shfl_xor_sync(FULL_MASK, rs0, 2);
+            rs1 += __shfl_xor_sync(FULL_MASK, rs1, 1);
+            rs1 += __shfl_xor_sync(FULL_MASK, rs1, 2);
+            // q_τ·n for rows 16·warp + lane/2, two lanes per row
+            const int r = 16 * warp + (lane >> 1), half = lane & 1;
+            float qv[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll 4
+            for (int x = 0; x < DKP / 2; x += 2) {
+                const int xx = 2 * x + 2 * half;                         // the two lanes of a row take alternate pairs
+                const unsigned pr = *reinterpret_cast<const unsigned*>(Qs + r * QS + xx);
+                qv[(x >> 1) & 3] = fmaf(__uint_as_float(pr << 16), ns[xx], qv[(x >> 1) & 3]);
+                qv[(x >> 1) & 3] = fmaf(__uint_as_float(pr & 0xffff0000u), ns[xx + 1], qv[(x >> 1) & 3]);
+            }
+            float qn = (qv[0] + qv[1]) + (qv[2] + qv[3]);
+            qn += __shfl_xor_sync(FULL_MASK, qn, 1);
+            // den_τ = α_τ q_τ·n + Σ_σ P[τ, σ]: lane 8·i (i < 4) holds the row sums of rows 16w + 2i (+8) … gather
+            const float rsA = __shfl_sync(FULL_MASK, rs0, ((lane >> 1) & 7) * 4);   // row 16w + (lane>>1) if < 8
+            const float rsB = __shfl_sync(FULL_MASK, rs1, ((lane >> 1) & 7) * 4);   // row 16w + (lane>>1) if ≥ 8
+            if (half == 0)   // den holds 1 / (max(|α q·n + Σ P|, e^{−m_τ}) + eps)
+                den[r] = 1.f / (fmaxf(fabsf(alpha[r] * qn + ((lane >> 1) < 8 ? rsA : rsB)), expf(-stab[r])) + eps);
+        }
+        if (warp == 0 && ch + 1 < NC) compute_gates(ch + 1);             // off the critical path: warp 0 has the least S work
+        __syncthreads();                                                  // (2) P, den ready
+
+        {   // ---- hᵀ = α ⊙ (Cᵀ Qᵀ) + Vᵀ Pᵀ; then Cᵀ = β Cᵀ + (w ⊙ Vᵀ) K
+            float hT[8][4];
+#pragma unroll
+            for (int j = 0; j < 8; j++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) hT[j][e] = 0.f;
+#pragma unroll
+            for (int kk = 0; kk < DKP / 16; kk++) {
+                if (!hasState && ch == 0) break;                             // the zero state adds nothing
+                const unsigned a0 = pack_bf16(cT[2 * kk][0], cT[2 * kk][1]), a1 = pack_bf16(cT[2 * kk][2], cT[2 * kk][3]);
+                const unsigned a2 = pack_bf16(cT[2 * kk + 1][0], cT[2 * kk + 1][1]);
+                const unsigned a3 = pack_bf16(cT[2 * kk + 1][2], cT[2 * kk + 1][3]);
+#pragma unroll
+                for (int jp = 0; jp < 4; jp++) {
+                    unsigned b0, b1, b2, b3;
+                    ldsm_x4(qA + offNK + (16 * jp * QS + kk * 16) * 2, b0, b1, b2, b3);
+                    mma_bf16(hT[2 * jp], a0, a1, a2, a3, b0, b1);
+                    mma_bf16(hT[2 * jp + 1], a0, a1, a2, a3, b2, b3);
+                }
+            }
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+                const float al0 = alpha[8 * j + 2 * t4], al1 = alpha[8 * j + 2 * t4 + 1];
+                hT[j][0] *= al0; hT[j][1] *= al1; hT[j][2] *= al0; hT[j][3] *= al1;
+            }
+            const float beta = betaB[st];
+#pragma unroll
+            for (int j = 0; j < NJ; j++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) cT[j][e] *= beta;
+#pragma unroll
+            for (int ks = 0; ks < LMAX / 16; ks++) {
+                unsigned a0, a1, a2, a3;
+                ldsm_x4_t(vA + offVt + ks * 16 * TC_VS * 2, a0, a1, a2, a3);
+#pragma unroll
+                for (int jp = 0; jp < 4; jp++) {
+                    if (16 * ks > 16 * jp + 15) continue;                    // causal: Pᵀ[σ, τ] = 0 for σ > τ
+                    unsigned b0, b1, b2, b3;
+                    ldsm_x4(pA + offNKp + (16 * jp * TC_VS + ks * 16) * 2, b0, b1, b2, b3);
+                    mma_bf16(hT[2 * jp], a0, a1, a2, a3, b0, b1);
+                    mma_bf16(hT[2 * jp + 1], a0, a1, a2, a3, b2, b3);
+                }
+                const int sg = 16 * ks + 2 * t4;
+                const float w0 = wgt[sg], w1 = wgt[sg + 1], w8 = wgt[sg + 8], w9 = wgt[sg + 9];
+                a0 = scale_bf16x2(a0, w0, w1);
+                a1 = scale_bf16x2(a1, w0, w1);
+                a2 = scale_bf16x2(a2, w8, w9);
+                a3 = scale_bf16x2(a3, w8, w9);
+#pragma unroll
+                for (int jp = 0; jp < DKP / 16; jp++) {
+                    unsigned b0, b1, b2, b3;
+                    ldsm_x4_t(kA + offKt + (ks * 16 * QS + 16 * jp) * 2, b0, b1, b2, b3);
+                    mma_bf16(cT[2 * jp], a0, a1, a2, a3, b0, b1);
+                    mma_bf16(cT[2 * jp + 1], a0, a1, a2, a3, b2, b3);
+                }
+            }
+            // normalize, stage h in shared memory as [τ][dv]
+#pragma unroll
+            for (int j = 0; j < 8; j++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const int tau = 8 * j + 2 * t4 + e;
+                    const float inv = den[tau];
+                    const int dl = 16 * warp + g;
+                    store(Hs, tau * TC_VS + dl, hT[j][e] * inv);
+                    store(Hs, tau * TC_VS + dl + 8, hT[j][2 + e] * inv);
+                }
+            if (tid < DKP) {                                              // n = β n + Σ_σ w_σ k_σ
+                float acc[4] = {0.f, 0.f, 0.f, 0.f};       // wgt and the k rows are zero past len
+#pragma unroll 8
+                for (int sg = 0; sg < LMAX; sg++)
+                    acc[sg & 3] = fmaf(wgt[sg], __uint_as_float(((unsigned) Ks[sg * QS + tid]) << 16), acc[sg & 3]);
+                nreg = beta * nreg + ((acc[0] + acc[1]) + (acc[2] + acc[3]));
+            }
+        }
+        __syncthreads();                                                  // (3) H ready; everyone done with stage st
+        if (tid < DKP) ns[tid] = nreg;
+        for (int e = tid; e < LMAX * (TC_TV / 8); e += 128) {
+            const int r = e / (TC_TV / 8), c = e % (TC_TV / 8);
+            if (r < len && d0 + 8 * c < DV)
+                *reinterpret_cast<uint4*>(h + (gbase + t0 + r) * DV + d0 + 8 * c) =
+                        *reinterpret_cast<const uint4*>(Hs + r * TC_VS + 8 * c);
+        }
+        // the next iteration's barrier (1) orders these reads of Hs and ns before they are rewritten
+    }
+    if (cState != nullptr) {
+#pragma unroll
+        for (int j = 0; j < NJ; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                int d = d0 + 16 * warp + g + (e >> 1) * 8, a = 8 * j + 2 * t4 + (e & 1);
+                if (a < DK && d < DV) cState[((long long) bh * DK + a) * DV + d] = cT[j][e];
+            }
+    }
+    if (blockIdx.x == 0) {
+        if (nOut != nullptr && tid < DK) nOut[(long long) bh * DK + tid] = nreg;
+        if (mOut != nullptr && tid == 0) mOut[bh] = mPrev;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Utilities: deterministic uniform random fill (a hash of the index, not a stream generator) and fp32 → bf16.
 __device__ __forceinline__ float hash_uniform(unsigned long long i, unsigned seed) {
     unsigned long long x = i * 0x9E3779B97F4A7C15ull + ((unsigned long long) seed << 32 | seed);
@@ -465,6 +829,16 @@ __global__ void mlstm_step_bf16(const bf16_t* q, const bf16_t* k, const bf16_t* 
         float scale, float eps) {
     step<bf16_t>(q, k, v, ig, fg, h, C, nIn, nOut, mIn, mOut, DK, DV, scale, eps);
 }
+
+#define TC_KERNEL(DKP) \
+__global__ void __launch_bounds__(128, 2) mlstm_chunkwise_tc_bf16_dk##DKP(const bf16_t* q, const bf16_t* k, \
+        const bf16_t* v, const float* ig, const float* fg, bf16_t* h, float* cState, const float* nIn, float* nOut, \
+        const float* mIn, float* mOut, int T, int L, int NC, int DK, int DV, float scale, float eps) { \
+    chunkwise_tc<DKP>(q, k, v, ig, fg, h, cState, nIn, nOut, mIn, mOut, T, L, NC, DK, DV, scale, eps); \
+}
+TC_KERNEL(32)
+TC_KERNEL(64)
+TC_KERNEL(128)
 
 // p[i] = lo + (hi − lo)·u_i, u_i uniform in [0, 1) from a hash of (i, seed)
 __global__ void fill_uniform_f32(float* p, long long n, unsigned seed, float lo, float hi) {
