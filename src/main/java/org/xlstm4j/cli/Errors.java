@@ -8,7 +8,8 @@ import picocli.CommandLine;
 final class Errors implements CommandLine.IExecutionExceptionHandler {
     @Override public int handleExecutionException(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
         if (ex instanceof UserError || ex instanceof SafetensorsException
-                || ex instanceof java.nio.file.NoSuchFileException || ex instanceof IllegalArgumentException) {
+                || ex instanceof java.nio.file.NoSuchFileException || ex instanceof IllegalArgumentException
+                || ex instanceof org.xlstm4j.cuda.CudaException) {
             String msg = ex instanceof java.nio.file.NoSuchFileException ? "no such file: " + ex.getMessage() : ex.getMessage();
             cl.getErr().println("xlstm: error: " + msg);
             return 2;

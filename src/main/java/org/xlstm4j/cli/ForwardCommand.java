@@ -5,7 +5,6 @@ import org.xlstm4j.blocks.MLstmLayer;
 import org.xlstm4j.io.SafetensorsFile;
 import org.xlstm4j.io.SafetensorsWriter;
 import org.xlstm4j.model.LanguageModel;
-import org.xlstm4j.model.Models;
 import org.xlstm4j.model.Param;
 import org.xlstm4j.model.XLstmLM;
 import org.xlstm4j.tensor.CpuKernels;
@@ -35,6 +34,10 @@ public final class ForwardCommand implements Callable<Integer> {
     int chunkSize;
     @Option(names = "--threads", description = "worker threads (default: all cores)")
     Integer threads;
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (xLSTM-Large checkpoints on the GPU; default: ${DEFAULT-VALUE})")
+    String device;
+    @Option(names = "--precision", defaultValue = "stored", description = "with --device cuda: stored (matrices in the checkpoint's dtype, bf16 GEMMs for bf16 weights) or fp32 (default: ${DEFAULT-VALUE})")
+    String precision;
 
     @Override public Integer call() throws Exception {
         MLstmLayer.Form f = switch (form) {
@@ -44,7 +47,7 @@ public final class ForwardCommand implements Callable<Integer> {
         };
         try (CpuKernels kernels = threads == null ? new CpuKernels() : new CpuKernels(threads);
              SafetensorsFile in = SafetensorsFile.open(input)) {
-            LanguageModel lm = Models.load(model, kernels);
+            LanguageModel lm = Devices.load(model, device, precision, kernels);
             if (lm instanceof XLstmLM paper) paper.setMLstmForm(f, chunkSize);
             if (!in.contains("input.idx")) throw new UserError(input + ": no tensor 'input.idx' (I64 [B, T])");
             long[] shape = in.info("input.idx").shape();

@@ -9,7 +9,6 @@ import org.xlstm4j.io.SafetensorsFile;
 import org.xlstm4j.io.SafetensorsWriter;
 import org.xlstm4j.model.LMState;
 import org.xlstm4j.model.LanguageModel;
-import org.xlstm4j.model.Models;
 import org.xlstm4j.tensor.CpuKernels;
 import org.xlstm4j.train.Checkpoints;
 import picocli.CommandLine.Command;
@@ -39,6 +38,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--input", paramLabel = "FILE", description = "safetensors file with input.idx (I64 [B,T]) prompts") Path input;
     @Option(names = "--out", paramLabel = "FILE", description = "with --input: where to write output.greedy_ids") Path out;
     @Option(names = "--threads", description = "worker threads (default: all cores)") Integer threads;
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (xLSTM-Large checkpoints on the GPU; default: ${DEFAULT-VALUE})") String device;
+    @Option(names = "--precision", defaultValue = "stored", description = "with --device cuda: stored (matrices in the checkpoint's dtype) or fp32 (default: ${DEFAULT-VALUE})") String precision;
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json for text prompts (default: the checkpoint's tokenizer.json if present, else bytes)") Path tokenizer;
     @Option(names = "--load-state", paramLabel = "FILE", description = "continue from a recurrent state saved by --save-state (the prompt is read after it)") Path loadState;
     @Option(names = "--save-state", paramLabel = "FILE", description = "write the recurrent state after the prompt and the generated tokens") Path saveState;
@@ -46,7 +47,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         Path dir = Files.isDirectory(model.resolve(Checkpoints.DIR)) ? Checkpoints.latest(model) : model;
         try (CpuKernels kernels = threads == null ? new CpuKernels() : new CpuKernels(threads)) {
-            LanguageModel lm = Models.load(dir, kernels);
+            LanguageModel lm = Devices.load(dir, device, precision, kernels);
             int V = lm.vocabSize();
             Sampler sampler = greedy || temperature == 0 ? Sampler.greedy(V) : new Sampler(V, temperature, topK, topP, seed);
             Generator gen = new Generator(lm);

@@ -20,7 +20,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 public final class CuBlas implements AutoCloseable {
     static final int OP_N = 0, OP_T = 1;
     /** cudaDataType_t. */
-    static final int R_32F = 0, R_16BF = 14;
+    static final int R_32F = 0, R_16F = 2, R_16BF = 14;
     /** cublasComputeType_t CUBLAS_COMPUTE_32F. */
     static final int COMPUTE_32F = 68;
     /** cublasGemmAlgo_t CUBLAS_GEMM_DEFAULT. */
@@ -86,11 +86,25 @@ public final class CuBlas implements AutoCloseable {
      */
     public void gemmBf16RowMajor(boolean transA, boolean transB, int M, int N, int K, float alpha, DeviceBuffer A, int lda,
                                  DeviceBuffer B, int ldb, float beta, DeviceBuffer C, int ldc, boolean outBf16) {
+        gemmEx(R_16BF, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, outBf16 ? R_16BF : R_32F);
+    }
+
+    /**
+     * Row-major C = alpha·op(A)·op(B) + beta·C with 16-bit A and B ({@code f16}: IEEE half, else bfloat16), fp32
+     * accumulation (cublasGemmEx, CUBLAS_COMPUTE_32F) and fp32 C.
+     */
+    public void gemm16RowMajorF32Out(boolean f16, boolean transA, boolean transB, int M, int N, int K, float alpha,
+                                     DeviceBuffer A, int lda, DeviceBuffer B, int ldb, float beta, DeviceBuffer C, int ldc) {
+        gemmEx(f16 ? R_16F : R_16BF, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, R_32F);
+    }
+
+    private void gemmEx(int abType, boolean transA, boolean transB, int M, int N, int K, float alpha, DeviceBuffer A, int lda,
+                        DeviceBuffer B, int ldb, float beta, DeviceBuffer C, int ldc, int cType) {
         alphaBeta.setAtIndex(JAVA_FLOAT, 0, alpha);
         alphaBeta.setAtIndex(JAVA_FLOAT, 1, beta);
         check(NativeFunctions.call(gemmEx, "cublasGemmEx", handle, transB ? OP_T : OP_N, transA ? OP_T : OP_N, N, M, K,
-                alphaBeta, MemorySegment.ofAddress(B.address()), R_16BF, ldb, MemorySegment.ofAddress(A.address()), R_16BF, lda,
-                alphaBeta.asSlice(4), MemorySegment.ofAddress(C.address()), outBf16 ? R_16BF : R_32F, ldc,
+                alphaBeta, MemorySegment.ofAddress(B.address()), abType, ldb, MemorySegment.ofAddress(A.address()), abType, lda,
+                alphaBeta.asSlice(4), MemorySegment.ofAddress(C.address()), cType, ldc,
                 COMPUTE_32F, GEMM_DEFAULT), "cublasGemmEx");
     }
 

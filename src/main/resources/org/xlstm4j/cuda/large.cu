@@ -1,0 +1,443 @@
+// xlstm4j: element-wise and layout kernels of the xLSTM-Large forward (spec §6.1) on CUDA, compiled at run time with
+// NVRTC (no headers needed). Used by org.xlstm4j.cuda.CudaLargeOps; the matrix products go through cuBLAS and the mLSTM
+// cell through mlstm.cu. Activations are fp32 row-major; weights are fp32, bf16 or f16 (suffix _f32 / _bf16 / _f16);
+// the cell's q, k, v, h are fp32 or bf16. Every reduction accumulates in fp32. Element-wise kernels use grid-stride
+// loops over 64-bit indices.
+
+typedef unsigned short u16;
+
+__device__ __forceinline__ float bf16_to_f32(u16 b) { return __uint_as_float(((unsigned) b) << 16); }
+__device__ __forceinline__ u16 f32_to_bf16(float x) {
+    unsigned u = __float_as_uint(x);
+    if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x7fffffu) != 0u) return (u16) ((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);                       // round to nearest even
+    return (u16) (u >> 16);
+}
+__device__ __forceinline__ float f16_to_f32(u16 h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
+__device__ __forceinline__ u16 f32_to_f16(float x) { u16 h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(x)); return h; }
+
+__device__ __forceinline__ float sigmoidf_(float x) { return 1.f / (1.f + expf(-x)); }
+
+#define GRID_STRIDE(i, n) for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
+                               i += (long long) gridDim.x * blockDim.x)
+
+// Sum over the block (blockDim.x a multiple of 32, ≤ 1024); every thread gets the result.
+__device__ float block_sum(float v, float* red) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nw = blockDim.x >> 5;
+    __syncthreads();
+    if (lane == 0) red[warp] = v;
+    __syncthreads();
+    float s = 0.f;
+    for (int w = 0; w < nw; w++) s += red[w];
+    return s;
+}
+
+// ---- embedding gather: x[r, :] = W[ids[r], :] (grid: rows)
+extern "C" __global__ void embed_f32(const int* ids, const float* w, float* x, int E) {
+    const float* src = w + (long long) ids[blockIdx.x] * E;
+    float* dst = x + (long long) blockIdx.x * E;
+    for (int i = threadIdx.x; i < E; i += blockDim.x) dst[i] = src[i];
+}
+extern "C" __global__ void embed_bf16(const int* ids, const u16* w, float* x, int E) {
+    const u16* src = w + (long long) ids[blockIdx.x] * E;
+    float* dst = x + (long long) blockIdx.x * E;
+    for (int i = threadIdx.x; i < E; i += blockDim.x) dst[i] = bf16_to_f32(src[i]);
+}
+extern "C" __global__ void embed_f16(const int* ids, const u16* w, float* x, int E) {
+    const u16* src = w + (long long) ids[blockIdx.x] * E;
+    float* dst = x + (long long) blockIdx.x * E;
+    for (int i = threadIdx.x; i < E; i += blockDim.x) dst[i] = f16_to_f32(src[i]);
+}
+
+// ---- RMSNorm (spec §6.1): y = x / sqrt(mean(x²) + eps) · w, one block per row
+extern "C" __global__ void rms_norm(const float* x, const float* w, float* y, int dim, float eps) {
+    __shared__ float red[32];
+    const float* xr = x + (long long) blockIdx.x * dim;
+    float* yr = y + (long long) blockIdx.x * dim;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) ss += xr[i] * xr[i];
+    float rs = rsqrtf(block_sum(ss, red) / dim + eps);
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = (xr[i] * rs) * w[i];
+}
+
+// ---- a residual then the next RMSNorm in one pass: x += d; y = x / sqrt(mean(x²) + eps) · w, one block per row
+extern "C" __global__ void add_rms_norm(float* x, const float* d, const float* w, float* y, int dim, float eps) {
+    __shared__ float red[32];
+    float* xr = x + (long long) blockIdx.x * dim;
+    const float* dr = d + (long long) blockIdx.x * dim;
+    float* yr = y + (long long) blockIdx.x * dim;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) { float v = xr[i] + dr[i]; xr[i] = v; ss += v * v; }
+    float rs = rsqrtf(block_sum(ss, red) / dim + eps);
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = (xr[i] * rs) * w[i];
+}
+
+// ---- MultiHeadLayerNorm (spec §6.1): per (row, head) LayerNorm over gdim features, scale w, no bias.
+// grid (rows, groups)
+extern "C" __global__ void group_norm(const float* x, const float* w, float* y, int groups, int gdim, float eps) {
+    __shared__ float red[32];
+    long long o = ((long long) blockIdx.x * groups + blockIdx.y) * gdim;
+    const float* xr = x + o;
+    float* yr = y + o;
+    const float* wr = w + (long long) blockIdx.y * gdim;
+    float s = 0.f;
+    for (int i = threadIdx.x; i < gdim; i += blockDim.x) s += xr[i];
+    float mu = block_sum(s, red) / gdim;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < gdim; i += blockDim.x) { float d = xr[i] - mu; ss += d * d; }
+    float rs = rsqrtf(block_sum(ss, red) / gdim + eps);
+    for (int i = threadIdx.x; i < gdim; i += blockDim.x) yr[i] = (xr[i] - mu) * rs * wr[i];
+}
+
+// ---- fp32 activations to the 16-bit type of a weight, for cuBLAS
+extern "C" __global__ void to_bf16(const float* x, u16* y, long long n) { GRID_STRIDE(i, n) y[i] = f32_to_bf16(x[i]); }
+extern "C" __global__ void to_f16(const float* x, u16* y, long long n) { GRID_STRIDE(i, n) y[i] = f32_to_f16(x[i]); }
+
+// ---- gate pre-activations [rows, NH]: g = cap·tanh((g + b)/cap) (spec §6.1), or g + b when hasCap = 0
+extern "C" __global__ void gate_preact(float* g, const float* bias, long long n, int NH, float cap, int hasCap) {
+    GRID_STRIDE(i, n) {
+        float a = g[i] + bias[i % NH];
+        g[i] = hasCap ? cap * tanhf(a / cap) : a;
+    }
+}
+
+// ---- layouts: rows [B, Ts, NH·D] tokens [a, a+n) ↔ heads [B, NH, n, D]; the heads side in fp32 or bf16
+template <typename T> __device__ __forceinline__ void put(T* p, long long i, float x);
+template <> __device__ __forceinline__ void put<float>(float* p, long long i, float x) { p[i] = x; }
+template <> __device__ __forceinline__ void put<u16>(u16* p, long long i, float x) { p[i] = f32_to_bf16(x); }
+__device__ __forceinline__ float get(const float* p, long long i) { return p[i]; }
+__device__ __forceinline__ float get(const u16* p, long long i) { return bf16_to_f32(p[i]); }
+
+// grid: B·NH·n rows of the heads layout (one block each), threads over D; 32-bit index math except the offsets
+template <typename T>
+__device__ void to_heads(const float* src, T* dst, int B, int Ts, int a, int n, int NH, int D) {
+    int r = blockIdx.x, t = r % n, bh = r / n, hd = bh % NH, b = bh / NH;
+    const float* s = src + (((long long) b * Ts + a + t) * NH + hd) * D;
+    T* d = dst + (long long) r * D;
+    for (int i = threadIdx.x; i < D; i += blockDim.x) put<T>(d, i, s[i]);
+}
+template <typename T>
+__device__ void from_heads(const T* src, float* dst, int B, int Ts, int a, int n, int NH, int D) {
+    int r = blockIdx.x, t = r % n, bh = r / n, hd = bh % NH, b = bh / NH;
+    const T* s = src + (long long) r * D;
+    float* d = dst + (((long long) b * Ts + a + t) * NH + hd) * D;
+    for (int i = threadIdx.x; i < D; i += blockDim.x) d[i] = get(s, i);
+}
+extern "C" __global__ void to_heads_f32(const float* s, float* d, int B, int Ts, int a, int n, int NH, int D) { to_heads<float>(s, d, B, Ts, a, n, NH, D); }
+extern "C" __global__ void to_heads_bf16(const float* s, u16* d, int B, int Ts, int a, int n, int NH, int D) { to_heads<u16>(s, d, B, Ts, a, n, NH, D); }
+extern "C" __global__ void from_heads_f32(const float* s, float* d, int B, int Ts, int a, int n, int NH, int D) { from_heads<float>(s, d, B, Ts, a, n, NH, D); }
+extern "C" __global__ void from_heads_bf16(const u16* s, float* d, int B, int Ts, int a, int n, int NH, int D) { from_heads<u16>(s, d, B, Ts, a, n, NH, D); }
+// the gates [B, Ts, NH] tokens [a, a+n) → [B, NH, n], one thread per value
+extern "C" __global__ void gates_to_heads(const float* src, float* dst, int B, int Ts, int a, int n, int NH) {
+    int total = B * NH * n;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+        int t = i % n, bh = i / n, hd = bh % NH, b = bh / NH;
+        dst[i] = src[((long long) b * Ts + a + t) * NH + hd];
+    }
+}
+
+// ---- small-batch matrix products (decoding): y_j[r, o] = Σ_k x[r, k]·W_j[o, k] for up to 6 16-bit matrices W_j
+// [N_j, K] sharing the fp32 input x [R, K] (R ≤ 4, K a multiple of 8). One warp per output row of the concatenated
+// matrices, 16-byte weight loads (8 values), fp32 accumulation, a warp reduction. Memory-bound: reads each weight once.
+template <int KIND>
+__device__ __forceinline__ void unpack8(uint4 w, float* f) {
+    unsigned u[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        if (KIND == 1) {
+            f[2 * j] = __uint_as_float(u[j] << 16);
+            f[2 * j + 1] = __uint_as_float(u[j] & 0xffff0000u);
+        } else {
+            f[2 * j] = f16_to_f32((u16) (u[j] & 0xffffu));
+            f[2 * j + 1] = f16_to_f32((u16) (u[j] >> 16));
+        }
+    }
+}
+
+template <int KIND>
+__device__ void gemv_multi(const float* __restrict__ x, int R, int K,
+                           const u16* W0, float* Y0, int N0, const u16* W1, float* Y1, int N1,
+                           const u16* W2, float* Y2, int N2, const u16* W3, float* Y3, int N3,
+                           const u16* W4, float* Y4, int N4, const u16* W5, float* Y5, int N5) {
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int g = blockIdx.x * (blockDim.x >> 5) + warp;
+    const u16* W; float* Y; int N;
+    if (g < N0) { W = W0; Y = Y0; N = N0; }
+    else if ((g -= N0) < N1) { W = W1; Y = Y1; N = N1; }
+    else if ((g -= N1) < N2) { W = W2; Y = Y2; N = N2; }
+    else if ((g -= N2) < N3) { W = W3; Y = Y3; N = N3; }
+    else if ((g -= N3) < N4) { W = W4; Y = Y4; N = N4; }
+    else if ((g -= N4) < N5) { W = W5; Y = Y5; N = N5; }
+    else return;                                            // warp-uniform
+    const uint4* wr = (const uint4*) (W + (long long) g * K);
+    float acc[4] = {0.f, 0.f, 0.f, 0.f};
+    int K8 = K >> 3;
+#pragma unroll 4
+    for (int c = lane; c < K8; c += 32) {
+        uint4 w = __ldg(wr + c);
+        float f[8];
+        unpack8<KIND>(w, f);
+#pragma unroll
+        for (int r = 0; r < 4; r++) {
+            if (r < R) {
+                const float4* xr = (const float4*) (x + (long long) r * K) + 2 * c;
+                float4 a = __ldg(xr), b = __ldg(xr + 1);
+                acc[r] += a.x * f[0] + a.y * f[1] + a.z * f[2] + a.w * f[3] + b.x * f[4] + b.y * f[5] + b.z * f[6] + b.w * f[7];
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < 4; r++) {
+        if (r < R) {
+            float v = acc[r];
+            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+            if (lane == 0) Y[(long long) r * N + g] = v;
+        }
+    }
+}
+// the same with two output rows per warp (every N_j even): each x load serves two weight rows, and the weights are
+// streamed past L1 (ld.global.nc.L1::no_allocate) so that x stays there
+__device__ __forceinline__ uint4 ld_stream(const uint4* p) {
+    uint4 v;
+    asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+    return v;
+}
+template <int KIND>
+__device__ void gemv2_multi(const float* __restrict__ x, int R, int K,
+                            const u16* W0, float* Y0, int N0, const u16* W1, float* Y1, int N1,
+                            const u16* W2, float* Y2, int N2, const u16* W3, float* Y3, int N3,
+                            const u16* W4, float* Y4, int N4, const u16* W5, float* Y5, int N5) {
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int g = 2 * (blockIdx.x * (blockDim.x >> 5) + warp);
+    const u16* W; float* Y; int N;
+    if (g < N0) { W = W0; Y = Y0; N = N0; }
+    else if ((g -= N0) < N1) { W = W1; Y = Y1; N = N1; }
+    else if ((g -= N1) < N2) { W = W2; Y = Y2; N = N2; }
+    else if ((g -= N2) < N3) { W = W3; Y = Y3; N = N3; }
+    else if ((g -= N3) < N4) { W = W4; Y = Y4; N = N4; }
+    else if ((g -= N4) < N5) { W = W5; Y = Y5; N = N5; }
+    else return;
+    int K8 = K >> 3;
+    const uint4* w0 = (const uint4*) (W + (long long) g * K);
+    const uint4* w1 = w0 + K8;
+    float a0[4] = {0.f, 0.f, 0.f, 0.f}, a1[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll 2
+    for (int c = lane; c < K8; c += 32) {
+        uint4 u0 = ld_stream(w0 + c), u1 = ld_stream(w1 + c);
+        float f0[8], f1[8];
+        unpack8<KIND>(u0, f0);
+        unpack8<KIND>(u1, f1);
+#pragma unroll
+        for (int r = 0; r < 4; r++) {
+            if (r < R) {
+                const float4* xr = (const float4*) (x + (long long) r * K) + 2 * c;
+                float4 a = __ldg(xr), b = __ldg(xr + 1);
+                a0[r] += a.x * f0[0] + a.y * f0[1] + a.z * f0[2] + a.w * f0[3] + b.x * f0[4] + b.y * f0[5] + b.z * f0[6] + b.w * f0[7];
+                a1[r] += a.x * f1[0] + a.y * f1[1] + a.z * f1[2] + a.w * f1[3] + b.x * f1[4] + b.y * f1[5] + b.z * f1[6] + b.w * f1[7];
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < 4; r++) {
+        if (r < R) {
+            float v0 = a0[r], v1 = a1[r];
+            for (int o = 16; o > 0; o >>= 1) {
+                v0 += __shfl_xor_sync(0xffffffffu, v0, o);
+                v1 += __shfl_xor_sync(0xffffffffu, v1, o);
+            }
+            if (lane == 0) { Y[(long long) r * N + g] = v0; Y[(long long) r * N + g + 1] = v1; }
+        }
+    }
+}
+extern "C" __global__ void gemv2_bf16(const float* x, int R, int K,
+        const u16* W0, float* Y0, int N0, const u16* W1, float* Y1, int N1, const u16* W2, float* Y2, int N2,
+        const u16* W3, float* Y3, int N3, const u16* W4, float* Y4, int N4, const u16* W5, float* Y5, int N5) {
+    gemv2_multi<1>(x, R, K, W0, Y0, N0, W1, Y1, N1, W2, Y2, N2, W3, Y3, N3, W4, Y4, N4, W5, Y5, N5);
+}
+extern "C" __global__ void gemv2_f16(const float* x, int R, int K,
+        const u16* W0, float* Y0, int N0, const u16* W1, float* Y1, int N1, const u16* W2, float* Y2, int N2,
+        const u16* W3, float* Y3, int N3, const u16* W4, float* Y4, int N4, const u16* W5, float* Y5, int N5) {
+    gemv2_multi<2>(x, R, K, W0, Y0, N0, W1, Y1, N1, W2, Y2, N2, W3, Y3, N3, W4, Y4, N4, W5, Y5, N5);
+}
+extern "C" __global__ void gemv_bf16(const float* x, int R, int K,
+        const u16* W0, float* Y0, int N0, const u16* W1, float* Y1, int N1, const u16* W2, float* Y2, int N2,
+        const u16* W3, float* Y3, int N3, const u16* W4, float* Y4, int N4, const u16* W5, float* Y5, int N5) {
+    gemv_multi<1>(x, R, K, W0, Y0, N0, W1, Y1, N1, W2, Y2, N2, W3, Y3, N3, W4, Y4, N4, W5, Y5, N5);
+}
+extern "C" __global__ void gemv_f16(const float* x, int R, int K,
+        const u16* W0, float* Y0, int N0, const u16* W1, float* Y1, int N1, const u16* W2, float* Y2, int N2,
+        const u16* W3, float* Y3, int N3, const u16* W4, float* Y4, int N4, const u16* W5, float* Y5, int N5) {
+    gemv_multi<2>(x, R, K, W0, Y0, N0, W1, Y1, N1, W2, Y2, N2, W3, Y3, N3, W4, Y4, N4, W5, Y5, N5);
+}
+
+// ---- one token t of a head-layout tensor [BH, n, D] ↔ [BH, D] (the recurrent form, token by token); 16- or 32-bit units
+extern "C" __global__ void token_slice_u32(const unsigned* src, unsigned* dst, int BH, int n, int t, int D) {
+    long long total = (long long) BH * D;
+    GRID_STRIDE(i, total) dst[i] = src[((i / D) * n + t) * D + i % D];
+}
+extern "C" __global__ void token_slice_u16(const u16* src, u16* dst, int BH, int n, int t, int D) {
+    long long total = (long long) BH * D;
+    GRID_STRIDE(i, total) dst[i] = src[((i / D) * n + t) * D + i % D];
+}
+extern "C" __global__ void token_unslice_u32(const unsigned* src, unsigned* dst, int BH, int n, int t, int D) {
+    long long total = (long long) BH * D;
+    GRID_STRIDE(i, total) dst[((i / D) * n + t) * D + i % D] = src[i];
+}
+extern "C" __global__ void token_unslice_u16(const u16* src, u16* dst, int BH, int n, int t, int D) {
+    long long total = (long long) BH * D;
+    GRID_STRIDE(i, total) dst[((i / D) * n + t) * D + i % D] = src[i];
+}
+
+// ---- element-wise
+// (the _v4 forms take n4 = n/4 float4 elements; the caller uses them when n is a multiple of 4)
+extern "C" __global__ void output_gate(const float* o, float* hn, long long n) { GRID_STRIDE(i, n) hn[i] *= sigmoidf_(o[i]); }
+extern "C" __global__ void output_gate_v4(const float4* o, float4* hn, long long n4) {
+    GRID_STRIDE(i, n4) {
+        float4 a = o[i], h = hn[i];
+        h.x *= sigmoidf_(a.x); h.y *= sigmoidf_(a.y); h.z *= sigmoidf_(a.z); h.w *= sigmoidf_(a.w);
+        hn[i] = h;
+    }
+}
+extern "C" __global__ void add_inplace(float* x, const float* d, long long n) { GRID_STRIDE(i, n) x[i] += d[i]; }
+extern "C" __global__ void add_inplace_v4(float4* x, const float4* d, long long n4) {
+    GRID_STRIDE(i, n4) { float4 a = x[i], b = d[i]; a.x += b.x; a.y += b.y; a.z += b.z; a.w += b.w; x[i] = a; }
+}
+extern "C" __global__ void swiglu(float* g, const float* u, long long n) {
+    GRID_STRIDE(i, n) { float a = g[i]; g[i] = a * sigmoidf_(a) * u[i]; }
+}
+extern "C" __global__ void swiglu_v4(float4* g, const float4* u, long long n4) {
+    GRID_STRIDE(i, n4) {
+        float4 a = g[i], b = u[i];
+        a.x = a.x * sigmoidf_(a.x) * b.x; a.y = a.y * sigmoidf_(a.y) * b.y;
+        a.z = a.z * sigmoidf_(a.z) * b.z; a.w = a.w * sigmoidf_(a.w) * b.w;
+        g[i] = a;
+    }
+}
+extern "C" __global__ void soft_cap(float* x, long long n, float cap) { GRID_STRIDE(i, n) x[i] = cap * tanhf(x[i] / cap); }
+extern "C" __global__ void soft_cap_v4(float4* x, long long n4, float cap) {
+    GRID_STRIDE(i, n4) {
+        float4 a = x[i];
+        a.x = cap * tanhf(a.x / cap); a.y = cap * tanhf(a.y / cap); a.z = cap * tanhf(a.z / cap); a.w = cap * tanhf(a.w / cap);
+        x[i] = a;
+    }
+}
+extern "C" __global__ void to_bf16_v4(const float4* x, uint2* y, long long n4) {
+    GRID_STRIDE(i, n4) {
+        float4 a = x[i];
+        uint2 r;
+        r.x = (unsigned) f32_to_bf16(a.x) | ((unsigned) f32_to_bf16(a.y) << 16);
+        r.y = (unsigned) f32_to_bf16(a.z) | ((unsigned) f32_to_bf16(a.w) << 16);
+        y[i] = r;
+    }
+}
+// decoding (one token per sequence, Ts = n = 1): rows and heads layouts coincide, so q, k, v (to the cell's type) and
+// the gates (with their bias and soft cap, spec §6.1, when ib is not null) are packed in one launch.
+// grid: B·NH rows, threads over DV.
+__device__ __forceinline__ float gate_value(float g, const float* bias, int h, float cap, int hasCap) {
+    if (bias == 0) return g;
+    float a = g + bias[h];
+    return hasCap ? cap * tanhf(a / cap) : a;
+}
+template <typename T>
+__device__ void pack_step(const float* q, const float* k, const float* v, const float* ig, const float* fg,
+                          T* qh, T* kh, T* vh, float* igh, float* fgh, int DK, int DV,
+                          const float* ib, const float* fb, float cap, int hasCap, int NH) {
+    long long r = blockIdx.x;
+    for (int i = threadIdx.x; i < DK; i += blockDim.x) {
+        put<T>(qh, r * DK + i, q[r * DK + i]);
+        put<T>(kh, r * DK + i, k[r * DK + i]);
+    }
+    for (int i = threadIdx.x; i < DV; i += blockDim.x) put<T>(vh, r * DV + i, v[r * DV + i]);
+    if (threadIdx.x == 0) {
+        int h = (int) (r % NH);
+        igh[r] = gate_value(ig[r], ib, h, cap, hasCap);
+        fgh[r] = gate_value(fg[r], fb, h, cap, hasCap);
+    }
+}
+extern "C" __global__ void pack_step_f32(const float* q, const float* k, const float* v, const float* ig, const float* fg,
+        float* qh, float* kh, float* vh, float* igh, float* fgh, int DK, int DV,
+        const float* ib, const float* fb, float cap, int hasCap, int NH) {
+    pack_step<float>(q, k, v, ig, fg, qh, kh, vh, igh, fgh, DK, DV, ib, fb, cap, hasCap, NH);
+}
+extern "C" __global__ void pack_step_bf16(const float* q, const float* k, const float* v, const float* ig, const float* fg,
+        u16* qh, u16* kh, u16* vh, float* igh, float* fgh, int DK, int DV,
+        const float* ib, const float* fb, float cap, int hasCap, int NH) {
+    pack_step<u16>(q, k, v, ig, fg, qh, kh, vh, igh, fgh, DK, DV, ib, fb, cap, hasCap, NH);
+}
+// the gates [B, Ts, NH] tokens [a, a+n) → [B, NH, n] with their bias and soft cap applied on the way
+extern "C" __global__ void gates_to_heads_preact(const float* src, float* dst, int B, int Ts, int a, int n, int NH,
+                                                 const float* bias, float cap, int hasCap) {
+    int total = B * NH * n;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+        int t = i % n, bh = i / n, hd = bh % NH, b = bh / NH;
+        dst[i] = gate_value(src[((long long) b * Ts + a + t) * NH + hd], bias, hd, cap, hasCap);
+    }
+}
+// the outputs of the graph's captured steps copied back (src, dst, floats per entry): one launch for all blocks
+extern "C" __global__ void copy_many(const long long* table, int count) {
+    int e = blockIdx.x;
+    if (e >= count) return;
+    const float* src = (const float*) table[3 * e];
+    float* dst = (float*) table[3 * e + 1];
+    long long n = table[3 * e + 2];
+    for (long long i = threadIdx.x; i < n; i += blockDim.x) dst[i] = src[i];
+}
+// MultiHeadLayerNorm (spec §6.1) reading h either in rows layout [B·Ts, NH, DH] (fp32) or straight from the cell's
+// heads layout [B, NH, Ts, DH] (fp32 or bf16), optionally times σ(o) (the output gate): grid (B·Ts, NH)
+template <typename T>
+__device__ void mh_norm(const T* src, int heads, int Ts, const float* w, const float* o, float* y, int groups,
+                        int gdim, float eps) {
+    __shared__ float red[32];
+    int row = blockIdx.x, g = blockIdx.y;
+    long long yo = ((long long) row * groups + g) * gdim;
+    const T* xr = heads ? src + (((long long) (row / Ts) * groups + g) * Ts + row % Ts) * gdim : src + yo;
+    const float* wr = w + (long long) g * gdim;
+    float s = 0.f;
+    for (int i = threadIdx.x; i < gdim; i += blockDim.x) s += get(xr, i);
+    float mu = block_sum(s, red) / gdim;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < gdim; i += blockDim.x) { float d = get(xr, i) - mu; ss += d * d; }
+    float rs = rsqrtf(block_sum(ss, red) / gdim + eps);
+    for (int i = threadIdx.x; i < gdim; i += blockDim.x) {
+        float v = (get(xr, i) - mu) * rs * wr[i];
+        if (o != 0) v *= sigmoidf_(o[yo + i]);
+        y[yo + i] = v;
+    }
+}
+extern "C" __global__ void mh_norm_f32(const float* src, int heads, int Ts, const float* w, const float* o, float* y,
+                                       int groups, int gdim, float eps) { mh_norm<float>(src, heads, Ts, w, o, y, groups, gdim, eps); }
+extern "C" __global__ void mh_norm_bf16(const u16* src, int heads, int Ts, const float* w, const float* o, float* y,
+                                        int groups, int gdim, float eps) { mh_norm<u16>(src, heads, Ts, w, o, y, groups, gdim, eps); }
+extern "C" __global__ void copy_f32(const float* src, float* dst, long long n) { GRID_STRIDE(i, n) dst[i] = src[i]; }
+
+// ---- seeded N(0, std²) weights made on the device (benchmarks at real shapes without a file): a hash of
+// (seed, index) gives two uniforms, Box–Muller gives the normal value. Deterministic, order-free.
+__device__ __forceinline__ unsigned long long mix64(unsigned long long z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+__device__ __forceinline__ float normal_at(unsigned long long seed, long long i) {
+    unsigned long long h = mix64(seed ^ mix64((unsigned long long) i));
+    float u1 = ((h >> 40) + 1) * (1.0f / 16777217.0f);          // (0, 1]
+    float u2 = ((h >> 16) & 0xffffff) * (1.0f / 16777216.0f);   // [0, 1)
+    return sqrtf(-2.f * logf(u1)) * cospif(2.f * u2);
+}
+extern "C" __global__ void fill_normal_f32(float* w, long long n, unsigned long long seed, float std) {
+    GRID_STRIDE(i, n) w[i] = std * normal_at(seed, i);
+}
+extern "C" __global__ void fill_normal_bf16(u16* w, long long n, unsigned long long seed, float std) {
+    GRID_STRIDE(i, n) w[i] = f32_to_bf16(std * normal_at(seed, i));
+}
+extern "C" __global__ void fill_normal_f16(u16* w, long long n, unsigned long long seed, float std) {
+    GRID_STRIDE(i, n) w[i] = f32_to_f16(std * normal_at(seed, i));
+}
+// widen a 16-bit weight to fp32 on the device (fp32 mode with bf16/f16 checkpoints)
+extern "C" __global__ void widen_bf16(const u16* s, float* d, long long n) { GRID_STRIDE(i, n) d[i] = bf16_to_f32(s[i]); }
+extern "C" __global__ void widen_f16(const u16* s, float* d, long long n) { GRID_STRIDE(i, n) d[i] = f16_to_f32(s[i]); }
+// any non-finite value in x[0..n) sets *flag (checked after a forward: never silent NaNs)
+extern "C" __global__ void check_finite(const float* x, long long n, int* flag) {
+    GRID_STRIDE(i, n) if (!(fabsf(x[i]) <= 3.402823466e38f)) *flag = 1;   // NaN or ±inf
+}
