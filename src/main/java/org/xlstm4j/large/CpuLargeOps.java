@@ -11,6 +11,7 @@ import org.xlstm4j.tensor.Buffers;
 import org.xlstm4j.tensor.Kernels;
 import org.xlstm4j.tensor.MappedMatmul;
 import org.xlstm4j.tensor.MappedWeight;
+import org.xlstm4j.tensor.VectorOps;
 
 /**
  * {@link LargeOps} on the CPU: float32 arrays, matrix products straight from the memory-mapped weights in their stored
@@ -99,15 +100,15 @@ public final class CpuLargeOps implements LargeOps<float[]> {
     @Override public void multiHeadNorm(MultiHeadLayerNorm norm, float[] h, float[] hn, int rows) { norm.forward(h, hn, rows); }
 
     @Override public void outputGate(float[] o, float[] hn, long n) {
-        for (int i = 0; i < n; i++) hn[i] *= Activations.sigmoid(o[i]);
+        VectorOps.mulSigmoid(o, 0, hn, 0, (int) n);
     }
 
     @Override public void addInPlace(float[] x, float[] d, long n) {
-        for (int i = 0; i < n; i++) x[i] += d[i];
+        VectorOps.axpy(1f, d, 0, x, 0, (int) n);
     }
 
     @Override public void swiGlu(float[] gate, float[] up, long n) {
-        for (int i = 0; i < n; i++) gate[i] = Activations.silu(gate[i]) * up[i];
+        VectorOps.siluMul(gate, 0, up, 0, (int) n);
     }
 
     @Override public void head(float[] xn, MappedWeight lmHead, float[] logits, int B, int T, int p0, int Ts, Double cap) {
@@ -117,7 +118,7 @@ public final class CpuLargeOps implements LargeOps<float[]> {
         if (cap != null) {
             float c = cap.floatValue();
             for (int b = 0; b < B; b++)
-                for (int i = (b * T + p0) * V, e = i + Ts * V; i < e; i++) logits[i] = Activations.softcap(logits[i], c);
+                VectorOps.softcap(c, logits, (b * T + p0) * V, Ts * V);
         }
     }
 

@@ -26,6 +26,24 @@ public final class ScalarOps {
         }
     }
 
+    /** y ← y·σ(g). */
+    public static void mulSigmoid(float[] g, int gOff, float[] y, int yOff, int n) {
+        for (int i = 0; i < n; i++) y[yOff + i] = (float) (y[yOff + i] / (1.0 + Math.exp(-(double) g[gOff + i])));
+    }
+
+    /** g ← silu(g)·u. */
+    public static void siluMul(float[] g, int gOff, float[] u, int uOff, int n) {
+        for (int i = 0; i < n; i++) {
+            double v = g[gOff + i];
+            g[gOff + i] = (float) (v / (1.0 + Math.exp(-v)) * u[uOff + i]);
+        }
+    }
+
+    /** x ← cap·tanh(x / cap). */
+    public static void softcap(float cap, float[] x, int off, int n) {
+        for (int i = 0; i < n; i++) x[off + i] = (float) (cap * Math.tanh(x[off + i] / (double) cap));
+    }
+
     /** y = ½·x·(1 + erf(x/√2)). */
     public static void gelu(float[] x, int xOff, float[] y, int yOff, int n) {
         for (int i = 0; i < n; i++) y[yOff + i] = Activations.gelu(x[xOff + i]);

@@ -72,6 +72,33 @@ public final class VectorOps {
         }
     }
 
+    /** y ← y·σ(g) (an output gate applied in place). */
+    public static void mulSigmoid(float[] g, int gOff, float[] y, int yOff, int n) {
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector v = FloatVector.fromArray(S, y, yOff + i, m);
+            v.mul(sigmoid(FloatVector.fromArray(S, g, gOff + i, m))).intoArray(y, yOff + i, m);
+        }
+    }
+
+    /** g ← silu(g)·u (SwiGLU's gate, in place). */
+    public static void siluMul(float[] g, int gOff, float[] u, int uOff, int n) {
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector v = FloatVector.fromArray(S, g, gOff + i, m);
+            v.mul(sigmoid(v)).mul(FloatVector.fromArray(S, u, uOff + i, m)).intoArray(g, gOff + i, m);
+        }
+    }
+
+    /** x ← cap·tanh(x / cap) in place (the soft cap of spec §6.1). */
+    public static void softcap(float cap, float[] x, int off, int n) {
+        float inv = 1f / cap;
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector.fromArray(S, x, off + i, m).mul(inv).lanewise(VectorOperators.TANH).mul(cap).intoArray(x, off + i, m);
+        }
+    }
+
     /** y = log σ(x) = min(x, 0) − log(1 + e^(−|x|)), which neither overflows nor loses small values. */
     public static void logSigmoid(float[] x, int xOff, float[] y, int yOff, int n) {
         for (int i = 0; i < n; i += L) {

@@ -67,6 +67,38 @@ class VectorOpsTest {
                 (x, r) -> 5e-7 * Math.abs(r) + Math.abs(x) * Float.MIN_NORMAL);
     }
 
+    /** The in-place binary ops of xLSTM-Large's decode path against their twins, with ragged lengths and offsets. */
+    @Test void gateOps() {
+        Random rnd = new Random(17);
+        for (int n : LENGTHS) {
+            int aOff = rnd.nextInt(4), bOff = rnd.nextInt(4);
+            float[] a = new float[aOff + n + 2], b = new float[bOff + n + 2];
+            for (int i = 0; i < a.length; i++) a[i] = (float) (rnd.nextGaussian() * 6);
+            for (int i = 0; i < b.length; i++) b[i] = (float) (rnd.nextGaussian() * 3);
+            // y·σ(g): sigmoid 2.5 ulp + product ½ ulp
+            float[] y1 = b.clone(), y2 = b.clone();
+            VectorOps.mulSigmoid(a, aOff, y1, bOff, n);
+            ScalarOps.mulSigmoid(a, aOff, y2, bOff, n);
+            for (int i = 0; i < y1.length; i++)
+                assertEquals(y2[i], y1[i], 5e-7 * Math.abs(y2[i]) + Float.MIN_NORMAL, "mulSigmoid n=" + n + " i=" + i);
+            // silu(g)·u: silu 3 ulp + product ½ ulp
+            float[] g1 = a.clone(), g2 = a.clone();
+            VectorOps.siluMul(g1, aOff, b, bOff, n);
+            ScalarOps.siluMul(g2, aOff, b, bOff, n);
+            for (int i = 0; i < g1.length; i++)
+                assertEquals(g2[i], g1[i], 6e-7 * Math.abs(g2[i]) + Float.MIN_NORMAL, "siluMul n=" + n + " i=" + i);
+            // cap·tanh(x/cap): division ½ ulp, tanh 1 ulp, product ½ ulp
+            float[] c1 = a.clone(), c2 = a.clone();
+            VectorOps.softcap(5f, c1, aOff, n);
+            ScalarOps.softcap(5f, c2, aOff, n);
+            for (int i = 0; i < c1.length; i++) {
+                boolean inside = i >= aOff && i < aOff + n;
+                if (!inside) assertEquals(a[i], c1[i], 0f, "softcap wrote outside, n=" + n);
+                assertEquals(c2[i], c1[i], 4e-7 * Math.abs(c2[i]) + 1e-45, "softcap n=" + n + " i=" + i);
+            }
+        }
+    }
+
     @Test void tanh() {
         // intrinsic tanh within 1 ulp plus the twin's ½ ulp; 2.5e-7 relative allowed
         checkUnary("tanh", VectorOps::tanh, ScalarOps::tanh, -12, 12, (x, r) -> 2.5e-7 * Math.abs(r) + 1e-45);
