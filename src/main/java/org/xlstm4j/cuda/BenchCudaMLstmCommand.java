@@ -89,6 +89,13 @@ public final class BenchCudaMLstmCommand implements Callable<Integer> {
                 out.printf("parity chunkwise %s B=1 NH=2 T=300 DK=128 DV=256 L=64 %s: %s → %s (tol %.0e)%n", t,
                         init ? "initial state" : "zero state  ", e, pass ? "ok" : "FAIL", tol);
             }
+            for (boolean init : new boolean[] {false, true}) {   // the xLSTM-7B head shape (DK=256, DV=512), ragged T
+                MLstmParity.Errors e = MLstmParity.chunkwise(dev, 1, 2, 150, 256, 512, 64, init, t, 45);
+                boolean pass = e.max() <= tol;
+                ok &= pass;
+                out.printf("parity chunkwise %s B=1 NH=2 T=150 DK=256 DV=512 L=64 %s: %s → %s (tol %.0e)%n", t,
+                        init ? "initial state" : "zero state  ", e, pass ? "ok" : "FAIL", tol);
+            }
             MLstmParity.Errors e = MLstmParity.step(dev, 1, 2, 16, 32, 8, t, 43);
             boolean pass = e.max() <= tol;
             ok &= pass;

@@ -9,7 +9,8 @@ import org.xlstm4j.cells.MLstmState;
  * <ul>
  *   <li>{@link #forwardChunkwise}: the TFLA-style chunkwise forward (spec §3.4). bf16 ({@link #fused}): one kernel on
  *       the tensor cores (mma.sync bf16, fp32 accumulation) in which each block walks the chunks of one head for 64
- *       columns of DV, keeping its slice of the state in registers. fp32 and other shapes: an inter-chunk recurrence
+ *       columns of DV, keeping its slice of the state in registers (DK ≤ 128: 4 warps; 128 < DK ≤ 256: 8 warps, each
+ *       with half of DK). fp32 and other shapes: an inter-chunk recurrence
  *       kernel that stores the state entering every chunk, then a tiled intra-chunk kernel that combines the chunk's
  *       own attention-like part with the entering state's contribution. Chunk size 1..64, any T (the last chunk may
  *       be shorter, as on the CPU).</li>
@@ -37,12 +38,22 @@ public final class CudaMLstm implements AutoCloseable {
     }
 
     /**
+     * The fused kernel for 128 < DK ≤ 256 (mlstm_chunkwise_tc_bf16_dk256, the xLSTM-7B heads): 8 warps splitting the
+     * state's DK in halves; shared memory as {@link #tcSmemBytes}(256) plus a 16 KiB fp32 exchange tile (TC2_* in mlstm.cu).
+     */
+    private static final int TC2_DKP = 256, TC2_THREADS = 256, TC2_SMEM = tcSmemBytes(TC2_DKP) + 4 * 8 * 32 * 4 * 4;
+
+    /**
      * Whether {@link #forwardChunkwise} runs the fused tensor-core kernel (one launch, the state kept on chip) for this
-     * type: bf16 with DK ≤ 128 and DK, DV multiples of 8; otherwise the two fp32-FMA kernels (states, then outputs).
+     * type: bf16 with DK ≤ 256 and DK, DV multiples of 8 (DK > 128 only where the device grants the larger kernel's
+     * shared memory); otherwise the two fp32-FMA kernels (states, then outputs).
      */
     public boolean fused(DType dtype) {
-        return dtype == DType.BF16 && dhqk <= 128 && dhqk % 8 == 0 && dhv % 8 == 0;
+        return dtype == DType.BF16 && (dhqk <= 128 || dhqk <= TC2_DKP && tc2) && dhqk % 8 == 0 && dhv % 8 == 0;
     }
+
+    /** Whether the device took the DK ≤ 256 kernel's shared memory (about 189 KiB; Hopper allows 227 KiB). */
+    private final boolean tc2;
 
     private final CudaDevice device;
     private final CudaModule module;
@@ -63,6 +74,16 @@ public final class CudaMLstm implements AutoCloseable {
         for (DType t : DType.values())           // the state kernel's 48 KiB of dynamic shared memory needs the opt-in
             module.kernel("mlstm_chunk_states_" + t.suffix).setMaxDynamicSharedMemory(STATE_SMEM);
         for (int dkp : TC_DKP) module.kernel("mlstm_chunkwise_tc_bf16_dk" + dkp).setMaxDynamicSharedMemory(tcSmemBytes(dkp));
+        boolean big = false;
+        if (dhqk > 128 && dhqk <= TC2_DKP) {      // only where it would run; a smaller opt-in keeps the two-kernel path
+            try {
+                module.kernel("mlstm_chunkwise_tc_bf16_dk" + TC2_DKP).setMaxDynamicSharedMemory(TC2_SMEM);
+                big = true;
+            } catch (CudaException e) {
+                big = false;
+            }
+        }
+        this.tc2 = big;
         this.numHeads = numHeads;
         this.dhqk = dhqk;
         this.dhv = dhv;
@@ -100,6 +121,15 @@ public final class CudaMLstm implements AutoCloseable {
         final int L = Math.min(chunkSize, T), nc = (T + L - 1) / L, bh = B * numHeads;
         if (!fused(dtype)) ensureWorkspace((long) bh * nc, bh * (nc + 1L));
         float scale = (float) (1.0 / Math.sqrt(dhqk));
+        if (fused(dtype) && dhqk > 128) {
+            module.kernel("mlstm_chunkwise_tc_bf16_dk" + TC2_DKP).launch(stream, ceil(dhv, TC_TV), bh, 1, TC2_THREADS, 1, 1,
+                    TC2_SMEM, q, k, v, igatePreact, fgatePreact, h,
+                    state == null ? null : state.c(), state == null ? null : state.n(),
+                    state == null ? null : state.nOther(), state == null ? null : state.m(),
+                    state == null ? null : state.mOther(), T, L, nc, dhqk, dhv, scale, eps);
+            if (state != null) state.flip();
+            return;
+        }
         if (fused(dtype)) {
             int dkp = dhqk <= 32 ? 32 : dhqk <= 64 ? 64 : 128;
             module.kernel("mlstm_chunkwise_tc_bf16_dk" + dkp).launch(stream, ceil(dhv, TC_TV), bh, 1, TC_THREADS, 1, 1,

@@ -12,8 +12,9 @@
 //                           and walks the chunks in order.
 //   mlstm_chunk_outputs_* : the intra-chunk parallel part, tiled: per (chunk, head, 128 columns of DV), the L×L gated
 //                           score matrix P = (q·k̂) ⊙ exp(logD − m) and h = (α·(Q C) + P V) / (max(|α·Q n + P 1|, e^−m) + eps).
-// bf16 with DK ≤ 128, DK and DV multiples of 8: mlstm_chunkwise_tc_bf16_dk* instead, one fused kernel on the tensor
-// cores that keeps the state on chip (see its comment below); the two kernels above remain for fp32 and other shapes.
+// bf16 with DK ≤ 256, DK and DV multiples of 8: mlstm_chunkwise_tc_bf16_dk* instead, one fused kernel on the tensor
+// cores that keeps the state on chip (see their comments below; dk256 splits DK over 8 warps); the two kernels above
+// remain for fp32 and other shapes.
 // Step (decode): mlstm_step_* (spec §3.2), one token, state C updated in place, n and m read from one buffer and
 // written to another (so that the blocks of a head never race).
 
@@ -783,6 +784,345 @@ __device__ void chunkwise_tc(const bf16_t* __restrict__ q, const bf16_t* __restr
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// bf16 chunkwise forward on the tensor cores for DK ≤ 256 (the xLSTM-7B heads: DK = 256, DV = 512):
+// mlstm_chunkwise_tc_bf16_dk256. The math and the data flow are those of chunkwise_tc above, but the block has 8 warps
+// and the state of its TC_TV = 64 columns of DV is split in two halves of DK: warp w = 4·kh + rg keeps rows
+// dv = 16·rg.. of Cᵀ for the columns dk = 128·kh..128·kh + 127 (64 fp32 accumulators per thread, as at DK = 128).
+// Per chunk:
+//   S = Q Kᵀ        warp (rg, kh): rows τ = 16·rg.., the σ-tiles jp ∈ {kh, kh + 2} with jp ≤ rg (causal), over all
+//                   of DK; P → smem bf16; its partial row sums and the q·n over its half of DK → smem, which
+//                   threads 0..63 combine into den after the barrier;
+//   hᵀ = α ⊙ (Cᵀ Qᵀ) + Vᵀ Pᵀ   each warp over its half of DK, and over the σ-tiles ks ∈ {0, 3} (kh = 0) or {1, 2}
+//                   (kh = 1) of Vᵀ Pᵀ (equal work by causality); the kh = 1 partials reach the kh = 0 warps through
+//                   an fp32 exchange tile in shared memory, and those normalize and stage h;
+//   Cᵀ = β Cᵀ + (w ⊙ Vᵀ) K   each warp for its half of DK;  n = β n + Σ_σ w_σ k_σ: thread tid keeps n[tid].
+// Warp 4 (rg = 0, kh = 1: no S tiles) computes the gate quantities of the next chunk. Shared memory: two stages of
+// q, k [64][264] and v [64][72], the P and h tiles (bf16) and the exchange tile (16 KiB fp32): tc2_smem_bytes()
+// = 188416 bytes dynamic (the opt-in up to 227 KiB of Hopper), so one block of 256 threads per SM.
+// Measured on the H200 (B=8, NH=8, T=2048, DK=256, DV=512, L=64): 0.97 ms (the two fp32 kernels took about 6.3 ms),
+// 207 registers, no spills; in the 7B prefill at 8×2048 the 32 mLSTM calls take 39 ms of 431 ms.
+// Needs DK ≤ 256, DK % 8 == 0, DV % 8 == 0, L ≤ 64 (columns past DK are zero-filled: any DK ≤ 256 runs, at the cost
+// of DK = 256). Grid (ceil(DV / 64), B·NH), 256 threads. State arguments as for chunkwise_tc.
+#define TC2_DKP 256
+#define TC2_THREADS 256
+#define TC2_RED (4 * 8 * 32 * 4)    // floats of the hᵀ exchange tile: 4 row groups × 8 n-tiles × 32 lanes × 4
+__host__ __device__ constexpr int tc2_smem_bytes() {
+    return (2 * tc_stage_elems(TC2_DKP) + 2 * LMAX * TC_VS) * 2 + TC2_RED * 4;
+}
+
+__device__ void chunkwise_tc2(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v,
+                              const float* __restrict__ ig, const float* __restrict__ fg, bf16_t* __restrict__ h,
+                              float* cState, const float* nIn, float* nOut, const float* mIn, float* mOut,
+                              int T_, int L, int NC, int DK, int DV, float scale, float eps) {
+    constexpr int DKP = TC2_DKP, DKH = DKP / 2, QS = tc_qk_stride(DKP), STAGE = tc_stage_elems(DKP), NJ = DKH / 8;
+    constexpr int NT = TC2_THREADS, GW = 4;   // GW: the warp that computes the gate quantities
+    extern __shared__ float4 dynamic_smem[];
+    bf16_t* smem = reinterpret_cast<bf16_t*>(dynamic_smem);
+    bf16_t* Ps = smem + 2 * STAGE;            // P [τ][σ]
+    bf16_t* Hs = Ps + LMAX * TC_VS;           // h tile [τ][dv]
+    float* red = reinterpret_cast<float*>(Hs + LMAX * TC_VS);   // hᵀ partials of the kh = 1 warps, fragment order
+    __shared__ float bcumB[2][LMAX], igsB[2][LMAX], stabB[2][LMAX], alphaB[2][LMAX], wgtB[2][LMAX], betaB[2];
+    __shared__ float den[LMAX], rsP[2][LMAX], qnP[2][LMAX];
+    __shared__ float ns[DKP];
+
+    const int d0 = blockIdx.x * TC_TV, bh = blockIdx.y;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t4 = lane & 3;
+    const int rg = warp & 3, kh = warp >> 2, kb = DKH * kh;
+    const long long gbase = (long long) bh * T_;
+
+    // the state: rows dv = d0 + 16·rg + g (+8), columns dk = kb + 8j + 2·t4 (+1)
+    float cT[NJ][4];
+#pragma unroll
+    for (int j = 0; j < NJ; j++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            int d = d0 + 16 * rg + g + (e >> 1) * 8, a = kb + 8 * j + 2 * t4 + (e & 1);
+            cT[j][e] = (cState != nullptr && a < DK && d < DV) ? cState[((long long) bh * DK + a) * DV + d] : 0.f;
+        }
+    float nreg = (nIn != nullptr && tid < DK) ? nIn[(long long) bh * DK + tid] : 0.f;   // n[tid]
+    ns[tid] = nreg;
+    float mPrev = mIn != nullptr ? mIn[bh] : 0.f;   // used by warp GW
+    const bool hasState = cState != nullptr;
+
+    auto load_chunk = [&](int ch, int st) {
+        const long long t0 = (long long) ch * L;
+        const int len = min(L, (int) (T_ - t0));
+        bf16_t* Qs = smem + st * STAGE;
+        bf16_t* Ks = Qs + LMAX * QS;
+        bf16_t* Vs = Ks + LMAX * QS;
+        constexpr int CQ = DKP / 8;
+        for (int e = tid; e < LMAX * CQ; e += NT) {
+            int r = e / CQ, c = e % CQ;
+            bool ok = r < len && 8 * c < DK;
+            long long off = ok ? (gbase + t0 + r) * DK + 8 * c : 0;
+            cp_async16(smem_u32(Qs + r * QS + 8 * c), q + off, ok);
+            cp_async16(smem_u32(Ks + r * QS + 8 * c), k + off, ok);
+        }
+        for (int e = tid; e < LMAX * (TC_TV / 8); e += NT) {
+            int r = e / (TC_TV / 8), c = e % (TC_TV / 8);
+            bool ok = r < len && d0 + 8 * c < DV;
+            long long off = ok ? (gbase + t0 + r) * DV + d0 + 8 * c : 0;
+            cp_async16(smem_u32(Vs + r * TC_VS + 8 * c), v + off, ok);
+        }
+    };
+    load_chunk(0, 0);
+    cp_async_commit();
+    float pig0 = 0.f, pig1 = 0.f, pfg0 = 0.f, pfg1 = 0.f;   // warp GW: gate pre-activations of the next chunk
+    if (warp == GW) {
+        const int len = min(L, T_);
+        if (lane < len) { pig0 = ig[gbase + lane]; pfg0 = fg[gbase + lane]; }
+        if (lane + 32 < len) { pig1 = ig[gbase + lane + 32]; pfg1 = fg[gbase + lane + 32]; }
+    }
+
+    // warp GW: the gate quantities of chunk gc into buffer gc & 1 (as in chunkwise_tc)
+    auto compute_gates = [&](int gc) {
+        const int b = gc & 1;
+        const long long t0 = (long long) gc * L;
+        const int len = min(L, (int) (T_ - t0));
+        float* bcum = bcumB[b]; float* igs = igsB[b]; float* stab = stabB[b]; float* alpha = alphaB[b];
+        float* wgt = wgtB[b];
+        float x0 = lane < len ? log_sigmoid(pfg0) : 0.f, x1 = lane + 32 < len ? log_sigmoid(pfg1) : 0.f;
+        const float i0 = pig0, i1 = pig1;
+        for (int o = 1; o < 32; o <<= 1) {
+            float y0 = __shfl_up_sync(FULL_MASK, x0, o), y1 = __shfl_up_sync(FULL_MASK, x1, o);
+            if (lane >= o) { x0 += y0; x1 += y1; }
+        }
+        x1 += __shfl_sync(FULL_MASK, x0, 31);
+        const float gsum = __shfl_sync(FULL_MASK, len - 1 < 32 ? x0 : x1, (len - 1) & 31);
+        bcum[lane] = x0;
+        bcum[lane + 32] = x1;
+        igs[lane] = i0;
+        igs[lane + 32] = i1;
+        float u0 = lane < len ? i0 - x0 : NEG_INF, u1 = lane + 32 < len ? i1 - x1 : NEG_INF;
+        for (int o = 1; o < 32; o <<= 1) {                            // prefix max of ĩ_σ − b_σ
+            float y0 = __shfl_up_sync(FULL_MASK, u0, o), y1 = __shfl_up_sync(FULL_MASK, u1, o);
+            if (lane >= o) { u0 = fmaxf(u0, y0); u1 = fmaxf(u1, y1); }
+        }
+        u1 = fmaxf(u1, __shfl_sync(FULL_MASK, u0, 31));
+        float mi0 = x0 + mPrev, s0 = fmaxf(mi0, x0 + u0);
+        float mi1 = x1 + mPrev, s1 = fmaxf(mi1, x1 + u1);
+        stab[lane] = lane < len ? s0 : 0.f;
+        alpha[lane] = lane < len ? expf(mi0 - s0) : 0.f;
+        stab[lane + 32] = lane + 32 < len ? s1 : 0.f;
+        alpha[lane + 32] = lane + 32 < len ? expf(mi1 - s1) : 0.f;
+        float a0 = lane < len ? gsum - x0 + i0 : NEG_INF, a1 = lane + 32 < len ? gsum - x1 + i1 : NEG_INF;
+        const float mNew = fmaxf(gsum + mPrev, warp_max(fmaxf(a0, a1)));
+        wgt[lane] = lane < len ? expf(a0 - mNew) * scale : 0.f;
+        wgt[lane + 32] = lane + 32 < len ? expf(a1 - mNew) * scale : 0.f;
+        if (lane == 0) betaB[b] = expf(gsum + mPrev - mNew);
+        mPrev = mNew;
+        if (gc + 1 < NC) {                                            // prefetch the next chunk's gates
+            const long long n0 = gbase + t0 + L;
+            const int nlen = min(L, (int) (T_ - t0 - L));
+            pig0 = lane < nlen ? ig[n0 + lane] : 0.f;
+            pfg0 = lane < nlen ? fg[n0 + lane] : 0.f;
+            pig1 = lane + 32 < nlen ? ig[n0 + lane + 32] : 0.f;
+            pfg1 = lane + 32 < nlen ? fg[n0 + lane + 32] : 0.f;
+        }
+    };
+    if (warp == GW) compute_gates(0);
+    for (int ch = 0; ch < NC; ch++) {
+        const int st = ch & 1;
+        const long long t0 = (long long) ch * L;
+        const int len = min(L, (int) (T_ - t0));
+        if (ch + 1 < NC) load_chunk(ch + 1, st ^ 1);
+        cp_async_commit();
+        cp_async_wait1();
+        __syncthreads();                                                  // (1) chunk ch and its gates ready
+        const float* bcum = bcumB[st]; const float* igs = igsB[st]; const float* stab = stabB[st];
+        const float* alpha = alphaB[st]; const float* wgt = wgtB[st];
+
+        const bf16_t* Qs = smem + st * STAGE;
+        const bf16_t* Ks = Qs + LMAX * QS;
+        const bf16_t* Vs = Ks + LMAX * QS;
+        const unsigned qA = smem_u32(Qs), kA = smem_u32(Ks), vA = smem_u32(Vs), pA = smem_u32(Ps);
+        const int li = lane >> 3, lr = lane & 7;
+        const unsigned offQrowA = ((16 * rg + lr + (li & 1) * 8) * QS + (li >> 1) * 8) * 2;    // A: Q rows
+        const unsigned offNK = ((lr + (li >> 1) * 8) * QS + (li & 1) * 8) * 2;                 // B: n rows of Q/K
+        const unsigned offNKp = ((lr + (li >> 1) * 8) * TC_VS + (li & 1) * 8) * 2;             // B: n rows of P
+        const unsigned offVt = ((lr + (li >> 1) * 8) * TC_VS + 16 * rg + (li & 1) * 8) * 2;    // A: Vᵀ (trans)
+        const unsigned offKt = ((lr + (li & 1) * 8) * QS + (li >> 1) * 8) * 2;                 // B: K (trans)
+
+        {   // ---- S = Q Kᵀ: rows τ = 16·rg + g (+8), σ-tiles jp = kh + 2u (u < 2) up to the diagonal
+            const bool has0 = kh <= rg, has1 = kh + 2 <= rg;
+            float s[4][4];
+#pragma unroll
+            for (int j = 0; j < 4; j++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) s[j][e] = 0.f;
+            if (has0) {
+#pragma unroll
+                for (int kk = 0; kk < DKP / 16; kk++) {
+                    unsigned a0, a1, a2, a3;
+                    ldsm_x4(qA + offQrowA + kk * 32, a0, a1, a2, a3);
+#pragma unroll
+                    for (int u = 0; u < 2; u++) {
+                        if (u == 1 && !has1) continue;
+                        unsigned b0, b1, b2, b3;
+                        ldsm_x4(kA + offNK + (16 * (kh + 2 * u) * QS + kk * 16) * 2, b0, b1, b2, b3);
+                        mma_bf16(s[2 * u], a0, a1, a2, a3, b0, b1);
+                        mma_bf16(s[2 * u + 1], a0, a1, a2, a3, b2, b3);
+                    }
+                }
+            }
+            float rs0 = 0.f, rs1 = 0.f;
+            const int ta = 16 * rg + g, tb = ta + 8;
+            const float ba = bcum[ta] - stab[ta], bb = bcum[tb] - stab[tb];
+#pragma unroll
+            for (int u = 0; u < 2; u++) {
+                if (!(u == 0 ? has0 : has1)) continue;
+#pragma unroll
+                for (int hj = 0; hj < 2; hj++) {
+                    const int j = 2 * u + hj, sg = 16 * (kh + 2 * u) + 8 * hj + 2 * t4;
+                    const float c0 = igs[sg] - bcum[sg], c1 = igs[sg + 1] - bcum[sg + 1];
+                    float p0 = (sg <= ta && ta < len) ? scale * s[j][0] * expf(ba + c0) : 0.f;
+                    float p1 = (sg + 1 <= ta && ta < len) ? scale * s[j][1] * expf(ba + c1) : 0.f;
+                    float p2 = (sg <= tb && tb < len) ? scale * s[j][2] * expf(bb + c0) : 0.f;
+                    float p3 = (sg + 1 <= tb && tb < len) ? scale * s[j][3] * expf(bb + c1) : 0.f;
+                    rs0 += p0 + p1;
+                    rs1 += p2 + p3;
+                    *reinterpret_cast<unsigned*>(Ps + ta * TC_VS + sg) = pack_bf16(p0, p1);
+                    *reinterpret_cast<unsigned*>(Ps + tb * TC_VS + sg) = pack_bf16(p2, p3);
+                }
+            }
+            rs0 += __shfl_xor_sync(FULL_MASK, rs0, 1);
+            rs0 += __shfl_xor_sync(FULL_MASK, rs0, 2);
+            rs1 += __shfl_xor_sync(FULL_MASK, rs1, 1);
+            rs1 += __shfl_xor_sync(FULL_MASK, rs1, 2);
+            if (t4 == 0) { rsP[kh][ta] = rs0; rsP[kh][tb] = rs1; }
+            // q_τ·n over this warp's half of DK, rows 16·rg + lane/2, two lanes per row
+            const int r = 16 * rg + (lane >> 1), half = lane & 1;
+            float qv[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll 4
+            for (int x = 0; x < DKH / 2; x += 2) {
+                const int xx = kb + 2 * x + 2 * half;
+                const unsigned pr = *reinterpret_cast<const unsigned*>(Qs + r * QS + xx);
+                qv[(x >> 1) & 3] = fmaf(__uint_as_float(pr << 16), ns[xx], qv[(x >> 1) & 3]);
+                qv[(x >> 1) & 3] = fmaf(__uint_as_float(pr & 0xffff0000u), ns[xx + 1], qv[(x >> 1) & 3]);
+            }
+            float qn = (qv[0] + qv[1]) + (qv[2] + qv[3]);
+            qn += __shfl_xor_sync(FULL_MASK, qn, 1);
+            if (half == 0) qnP[kh][r] = qn;
+        }
+        if (warp == GW && ch + 1 < NC) compute_gates(ch + 1);            // warp GW has no S tiles
+        __syncthreads();                                                  // (2) P and the partial sums ready
+        if (tid < LMAX)   // den holds 1 / (max(|α q·n + Σ P|, e^{−m_τ}) + eps); read after barrier (R)
+            den[tid] = 1.f / (fmaxf(fabsf(alpha[tid] * (qnP[0][tid] + qnP[1][tid]) + (rsP[0][tid] + rsP[1][tid])),
+                                    expf(-stab[tid])) + eps);
+
+        {   // ---- hᵀ = α ⊙ (Cᵀ Qᵀ) + Vᵀ Pᵀ (partial, this warp's share); then Cᵀ = β Cᵀ + (w ⊙ Vᵀ) K
+            float hT[8][4];
+#pragma unroll
+            for (int j = 0; j < 8; j++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) hT[j][e] = 0.f;
+#pragma unroll
+            for (int kk = 0; kk < DKH / 16; kk++) {
+                if (!hasState && ch == 0) break;                             // the zero state adds nothing
+                const unsigned a0 = pack_bf16(cT[2 * kk][0], cT[2 * kk][1]), a1 = pack_bf16(cT[2 * kk][2], cT[2 * kk][3]);
+                const unsigned a2 = pack_bf16(cT[2 * kk + 1][0], cT[2 * kk + 1][1]);
+                const unsigned a3 = pack_bf16(cT[2 * kk + 1][2], cT[2 * kk + 1][3]);
+#pragma unroll
+                for (int jp = 0; jp < 4; jp++) {
+                    unsigned b0, b1, b2, b3;
+                    ldsm_x4(qA + offNK + (16 * jp * QS + kb + kk * 16) * 2, b0, b1, b2, b3);
+                    mma_bf16(hT[2 * jp], a0, a1, a2, a3, b0, b1);
+                    mma_bf16(hT[2 * jp + 1], a0, a1, a2, a3, b2, b3);
+                }
+            }
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+                const float al0 = alpha[8 * j + 2 * t4], al1 = alpha[8 * j + 2 * t4 + 1];
+                hT[j][0] *= al0; hT[j][1] *= al1; hT[j][2] *= al0; hT[j][3] *= al1;
+            }
+            const float beta = betaB[st];
+#pragma unroll
+            for (int j = 0; j < NJ; j++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) cT[j][e] *= beta;
+#pragma unroll
+            for (int ks = 0; ks < LMAX / 16; ks++) {
+                unsigned a0, a1, a2, a3;
+                ldsm_x4_t(vA + offVt + ks * 16 * TC_VS * 2, a0, a1, a2, a3);
+                if ((ks == 0 || ks == 3) == (kh == 0)) {                     // this warp's σ-tiles of Vᵀ Pᵀ
+#pragma unroll
+                    for (int jp = 0; jp < 4; jp++) {
+                        if (ks > jp) continue;                               // causal: Pᵀ[σ, τ] = 0 for σ > τ
+                        unsigned b0, b1, b2, b3;
+                        ldsm_x4(pA + offNKp + (16 * jp * TC_VS + ks * 16) * 2, b0, b1, b2, b3);
+                        mma_bf16(hT[2 * jp], a0, a1, a2, a3, b0, b1);
+                        mma_bf16(hT[2 * jp + 1], a0, a1, a2, a3, b2, b3);
+                    }
+                }
+                const int sg = 16 * ks + 2 * t4;
+                const float w0 = wgt[sg], w1 = wgt[sg + 1], w8 = wgt[sg + 8], w9 = wgt[sg + 9];
+                a0 = scale_bf16x2(a0, w0, w1);
+                a1 = scale_bf16x2(a1, w0, w1);
+                a2 = scale_bf16x2(a2, w8, w9);
+                a3 = scale_bf16x2(a3, w8, w9);
+#pragma unroll
+                for (int jp = 0; jp < NJ / 2; jp++) {
+                    unsigned b0, b1, b2, b3;
+                    ldsm_x4_t(kA + offKt + (ks * 16 * QS + kb + 16 * jp) * 2, b0, b1, b2, b3);
+                    mma_bf16(cT[2 * jp], a0, a1, a2, a3, b0, b1);
+                    mma_bf16(cT[2 * jp + 1], a0, a1, a2, a3, b2, b3);
+                }
+            }
+            {   // n[tid] = β n[tid] + Σ_σ w_σ k_σ[tid]   (wgt and the k rows are zero past len)
+                float acc[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll 8
+                for (int sg = 0; sg < LMAX; sg++)
+                    acc[sg & 3] = fmaf(wgt[sg], __uint_as_float(((unsigned) Ks[sg * QS + tid]) << 16), acc[sg & 3]);
+                nreg = beta * nreg + ((acc[0] + acc[1]) + (acc[2] + acc[3]));
+            }
+            float4* red4 = reinterpret_cast<float4*>(red) + rg * 8 * 32 + lane;
+            if (kh == 1) {
+#pragma unroll
+                for (int j = 0; j < 8; j++) red4[j * 32] = make_float4(hT[j][0], hT[j][1], hT[j][2], hT[j][3]);
+            }
+            __syncthreads();                                              // (R) partials and den ready
+            if (kh == 0) {   // sum, normalize, stage h in shared memory as [τ][dv]
+                const int dl = 16 * rg + g;
+#pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    const float4 o = red4[j * 32];
+                    hT[j][0] += o.x; hT[j][1] += o.y; hT[j][2] += o.z; hT[j][3] += o.w;
+#pragma unroll
+                    for (int e = 0; e < 2; e++) {
+                        const int tau = 8 * j + 2 * t4 + e;
+                        const float inv = den[tau];
+                        store(Hs, tau * TC_VS + dl, hT[j][e] * inv);
+                        store(Hs, tau * TC_VS + dl + 8, hT[j][2 + e] * inv);
+                    }
+                }
+            }
+        }
+        __syncthreads();                                                  // (3) H ready; everyone done with stage st
+        ns[tid] = nreg;
+        for (int e = tid; e < LMAX * (TC_TV / 8); e += NT) {
+            const int r = e / (TC_TV / 8), c = e % (TC_TV / 8);
+            if (r < len && d0 + 8 * c < DV)
+                *reinterpret_cast<uint4*>(h + (gbase + t0 + r) * DV + d0 + 8 * c) =
+                        *reinterpret_cast<const uint4*>(Hs + r * TC_VS + 8 * c);
+        }
+        // the next iteration's barriers order these reads of Hs and ns before they are rewritten
+    }
+    if (cState != nullptr) {
+#pragma unroll
+        for (int j = 0; j < NJ; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                int d = d0 + 16 * rg + g + (e >> 1) * 8, a = kb + 8 * j + 2 * t4 + (e & 1);
+                if (a < DK && d < DV) cState[((long long) bh * DK + a) * DV + d] = cT[j][e];
+            }
+    }
+    if (blockIdx.x == 0) {
+        if (nOut != nullptr && tid < DK) nOut[(long long) bh * DK + tid] = nreg;
+        if (mOut != nullptr && tid == 32 * GW) mOut[bh] = mPrev;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Utilities: deterministic uniform random fill (a hash of the index, not a stream generator) and fp32 → bf16.
 __device__ __forceinline__ float hash_uniform(unsigned long long i, unsigned seed) {
     unsigned long long x = i * 0x9E3779B97F4A7C15ull + ((unsigned long long) seed << 32 | seed);
@@ -839,6 +1179,12 @@ __global__ void __launch_bounds__(128, 2) mlstm_chunkwise_tc_bf16_dk##DKP(const 
 TC_KERNEL(32)
 TC_KERNEL(64)
 TC_KERNEL(128)
+
+__global__ void __launch_bounds__(TC2_THREADS, 1) mlstm_chunkwise_tc_bf16_dk256(const bf16_t* q, const bf16_t* k,
+        const bf16_t* v, const float* ig, const float* fg, bf16_t* h, float* cState, const float* nIn, float* nOut,
+        const float* mIn, float* mOut, int T, int L, int NC, int DK, int DV, float scale, float eps) {
+    chunkwise_tc2(q, k, v, ig, fg, h, cState, nIn, nOut, mIn, mOut, T, L, NC, DK, DV, scale, eps);
+}
 
 // p[i] = lo + (hi − lo)·u_i, u_i uniform in [0, 1) from a hash of (i, seed)
 __global__ void fill_uniform_f32(float* p, long long n, unsigned seed, float lo, float hi) {

@@ -13,7 +13,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The GPU mLSTM kernels against the CPU cell (needs a GPU; skipped with the reason otherwise): chunkwise forward on
  * random ragged shapes (T not a multiple of the chunk), with and without an initial state (final state compared too),
  * fp32 within 1e-4 and bf16 within 2e-2 relative (bf16 runs the fused tensor-core kernel on every shape here except
- * DK=130 and DV=70, which take the two-kernel path); the step kernel over several tokens.
+ * DK=130 and DV=70, which take the two-kernel path; DK=256/DV=512 and DK=192 the 8-warp DK ≤ 256 variant); the step
+ * kernel over several tokens.
  */
 class CudaMLstmTest {
     static final double FP32_TOL = 1e-4, BF16_TOL = 2e-2;
@@ -34,7 +35,8 @@ class CudaMLstmTest {
         int[][] shapes = { // B, NH, T, DK, DV, chunk
                 {1, 2, 200, 16, 32, 64}, {2, 3, 77, 24, 40, 16}, {1, 1, 5, 8, 8, 64}, {2, 2, 130, 64, 96, 64},
                 {1, 2, 150, 130, 70, 32}, {1, 1, 33, 16, 200, 7}, {3, 1, 64, 32, 32, 64}, {1, 2, 1, 16, 16, 64},
-                {1, 2, 300, 128, 256, 64}, {2, 1, 190, 128, 136, 48}, {1, 1, 100, 40, 24, 64}};
+                {1, 2, 300, 128, 256, 64}, {2, 1, 190, 128, 136, 48}, {1, 1, 100, 40, 24, 64},
+                {1, 2, 150, 256, 512, 64}, {2, 1, 97, 192, 72, 32}};   // DK > 128: the 8-warp kernel (7B heads first)
         for (int[] s : shapes)
             for (boolean init : new boolean[] {false, true})
                 for (DType t : DType.values()) {
