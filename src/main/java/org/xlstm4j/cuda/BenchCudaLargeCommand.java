@@ -45,6 +45,9 @@ public final class BenchCudaLargeCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "3", description = "timed prefill runs, the best is reported (default: ${DEFAULT-VALUE})") int runs;
     @Option(names = "--graphs", negatable = true, defaultValue = "true", fallbackValue = "true", description = "decode with CUDA graphs (default: on)") boolean graphs;
     @Option(names = "--seed", defaultValue = "1", description = "weight seed (default: ${DEFAULT-VALUE})") long seed;
+    @Option(names = "--gemv", defaultValue = "2,3", split = ",", description = {"decode GEMV configurations timed, the last "
+            + "stays selected: 1, 2 (one/two rows per warp, unfused), 3 (batched loads, fused epilogues) or 3:MIN2:U1:U2 "
+            + "(variant 3 with two rows per warp from MIN2 rows, U1/U2 loads per lane) (default: ${DEFAULT-VALUE})"}) List<String> gemv;
     @Option(names = "--profile", description = "after the timed runs, one more run of each with the time per op (every op waits for the GPU)") boolean profile;
 
     @Override public Integer call() {
@@ -116,10 +119,17 @@ public final class BenchCudaLargeCommand implements Callable<Integer> {
                 int[][] gemvShapes = {{E, 2 * c.qkDim() + 2 * c.vDim() + 2 * c.numHeads}, {E, 2 * F}, {F, E}, {c.vDim(), E}, {E, c.vocabSize}};
                 for (int[] kn : gemvShapes) {
                     double[] bw = ops.gemvBandwidth(kn[0], kn[1], 20);
-                    out.printf("decode GEMV K=%d N=%d (one launch, bf16): variant 1 %.0f GB/s, variant 2 %.0f GB/s%n", kn[0], kn[1], bw[0], bw[1]);
+                    StringBuilder g3 = new StringBuilder();
+                    for (int i = 0; i < CudaLargeOps.GEMV3_SHAPES.length; i++)
+                        g3.append(String.format(", v3 %d row(s)/warp %d loads %.0f", CudaLargeOps.GEMV3_SHAPES[i][0],
+                                CudaLargeOps.GEMV3_SHAPES[i][1], bw[2 + i]));
+                    out.printf("decode GEMV K=%d N=%d (one launch, bf16, GB/s): variant 1 %.0f, variant 2 %.0f%s%n", kn[0], kn[1], bw[0], bw[1], g3);
                 }
-                for (int variant = 1; variant <= 2; variant++) {               // the last one stays selected
+                for (String conf : gemv) {                                     // the last one stays selected
+                    String[] cf = conf.trim().split(":");
+                    int variant = Integer.parseInt(cf[0]);
                     ops.setGemvVariant(variant);
+                    if (cf.length == 4) ops.setGemv3(Integer.parseInt(cf[1]), Integer.parseInt(cf[2]), Integer.parseInt(cf[3]));
                     ops.setUseGraphs(graphs);
                     lm.setReturnLogits(true);
                     lm.setPassTokens(1024);
@@ -132,12 +142,12 @@ public final class BenchCudaLargeCommand implements Callable<Integer> {
                     for (int i = 0; i < decodeTokens; i++) tok[0] = argmax(lm.step(tok, st), c.vocabSize);
                     double sec = (System.nanoTime() - s) / 1e9, tps = decodeTokens / sec;
                     double gbs = lm.weightBytesPerToken() * tps / 1e9;
-                    out.printf("decode batch 1 (%s, GEMV variant %d, greedy, logits to the host each step): %.3f ms/token, "
+                    out.printf("decode batch 1 (%s, GEMV variant %s, greedy, logits to the host each step): %.3f ms/token, "
                                     + "%.1f tokens/s, weights %.2f GB/token → %.0f GB/s (%.0f%% of the measured copy bandwidth); "
                                     + "graph replays %d%n",
-                            graphs ? "CUDA graph" : "eager launches", variant, sec * 1e3 / decodeTokens, tps,
+                            graphs ? "CUDA graph" : "eager launches", conf.trim(), sec * 1e3 / decodeTokens, tps,
                             lm.weightBytesPerToken() / 1e9, gbs, 100 * gbs / copyGBs, ops.graphReplays());
-                    if (profile && variant == 2) {
+                    if (profile && conf.equals(gemv.getLast())) {
                         ops.setUseGraphs(false);
                         ops.setProfiling(true);
                         for (int i = 0; i < 20; i++) tok[0] = argmax(lm.step(tok, st), c.vocabSize);

@@ -113,9 +113,27 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     static final int GEMV2_MIN_ROWS = 8192;
     /**
      * 1: one output row per warp; 2: two rows per warp with streamed weight loads (when every N is even and there are at
-     * least {@link #GEMV2_MIN_ROWS} rows in the launch).
+     * least {@link #GEMV2_MIN_ROWS} rows in the launch); 3 (default): large.cu's gemv3 kernels with fused epilogues
+     * (SwiGLU into the FFN's gate/up launch, the cell's q/k/v/gates written in its layout and type, the head's soft cap and
+     * finite check), so the swiglu, pack_step, soft_cap and check_finite launches of decoding go away.
      */
-    private int gemvVariant = Integer.getInteger("xlstm4j.cuda.gemv", 2);
+    private int gemvVariant = Integer.getInteger("xlstm4j.cuda.gemv", 3);
+    /**
+     * Variant 3 (large.cu's gemv3 kernels: batched weight loads, fused epilogues): launches of at least this many rows
+     * (every N even) take two rows per warp, others one; loads in flight per lane per row (4 or 8) for one and two rows.
+     */
+    private int gemv3Min2 = Integer.getInteger("xlstm4j.cuda.gemv3.min2", 8192);
+    private int gemv3U1 = Integer.getInteger("xlstm4j.cuda.gemv3.u1", 8), gemv3U2 = Integer.getInteger("xlstm4j.cuda.gemv3.u2", 4);
+    /** The epilogue of the queued GEMV launch (variant 3): SwiGLU pair, bf16 outputs, biases, soft cap, finite flag. */
+    private boolean pendPair;
+    private int pendHalfMask, pendCapMask;
+    private float pendCap = 1f;
+    private final DeviceBuffer[] pendBias = new DeviceBuffer[6];
+    private Long pendFlag;
+    /** The head's GEMV checks the logits for non-finite values into the int after them (see {@link #head}). */
+    private boolean headFlag, graphHeadFlag;
+    private long headFlagOffset, graphHeadFlagOffset;
+    private MemorySegment logitsHost = MemorySegment.NULL;
     private boolean profiling;
     private final Map<String, long[]> profile = new java.util.LinkedHashMap<>();
     private String section;
@@ -309,13 +327,13 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
             begin("residual + rms_norm");
             invalidate(x);
             invalidate(y);
-            mod.kernel("add_rms_norm").launch(stream, rows, 1, 1, 1024, 1, 1, 0, x, d, vector(norm.weight.data), y,
+            mod.kernel(norm.dim() <= 4 * 1024 ? "add_rms_norm_r4" : "add_rms_norm").launch(stream, rows, 1, 1, 1024, 1, 1, 0, x, d, vector(norm.weight.data), y,
                     norm.dim(), (float) config.normEps);
             return;
         }
         begin("rms_norm");
         invalidate(y);
-        mod.kernel("rms_norm").launch(stream, rows, 1, 1, 1024, 1, 1, 0, x, vector(norm.weight.data), y, norm.dim(),
+        mod.kernel(norm.dim() <= 4 * 1024 ? "rms_norm_r4" : "rms_norm").launch(stream, rows, 1, 1, 1024, 1, 1, 0, x, vector(norm.weight.data), y, norm.dim(),
                 (float) config.normEps);
     }
 
@@ -381,13 +399,64 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         }
         boolean even = true;
         for (int j = 0; j < pendCount; j++) even &= pendW[j].rows % 2 == 0;
+        if (gemvVariant == 3) {
+            launchGemv3(pendPair ? 0 : even && total >= gemv3Min2 ? 2 : 1, pendPair ? gemv3U2 : even && total >= gemv3Min2
+                    ? gemv3U2 : gemv3U1, pendKind, pendPair ? pendW[0].rows : total, args, pendBias, pendHalfMask,
+                    pendCap, pendCapMask, pendFlag);
+            clearPending();
+            return;
+        }
         // two rows per warp pays off when there are enough rows to keep every SM busy (measured on an H200: 3.3 vs
         // 2.0 TB/s at 12304 rows of K 4096, but 2.3 vs 2.9 TB/s at 4096 rows)
         launchGemv(gemvVariant == 2 && even && total >= GEMV2_MIN_ROWS ? 2 : 1, pendKind, total, args);
+        clearPending();
+    }
+
+    private void clearPending() {
         java.util.Arrays.fill(pendW, null);
         java.util.Arrays.fill(pendY, null);
+        java.util.Arrays.fill(pendBias, null);
         pendX = null;
         pendCount = 0;
+        pendPair = false;
+        pendHalfMask = pendCapMask = 0;
+        pendCap = 1f;
+        pendFlag = null;
+    }
+
+    /**
+     * A gemv3 launch: {@code rpw} 1 or 2 output rows per warp, 0 the SwiGLU pair form (rows = N0); {@code u} weight loads
+     * in flight per lane and row; {@code args} the (x, R, K, W_j, Y_j, N_j) of {@link #launchGemv}.
+     */
+    private void launchGemv3(int rpw, int u, int kind, int rows, Object[] args, DeviceBuffer[] bias, int halfMask,
+                             float cap, int capMask, Long flagAddress) {
+        Object[] a = new Object[31];
+        a[0] = args[0];
+        a[1] = args[1];
+        a[2] = args[2];
+        for (int j = 0; j < 6; j++) {
+            a[3 + 4 * j] = args[3 + 3 * j];
+            a[4 + 4 * j] = args[4 + 3 * j];
+            a[5 + 4 * j] = args[5 + 3 * j];
+            a[6 + 4 * j] = bias == null ? null : bias[j];
+        }
+        a[27] = halfMask;
+        a[28] = cap;
+        a[29] = capMask;
+        a[30] = flagAddress;
+        int warps = THREADS / 32, perBlock = rpw == 2 ? 2 * warps : warps;
+        String k = "gemv3_" + (rpw == 0 ? "p2" : rpw == 2 ? "r2" : "r1") + "u" + u + "_" + (kind == BF16 ? "bf16" : "f16");
+        mod.kernel(k).launch(stream, (rows + perBlock - 1) / perBlock, 1, 1, THREADS, 1, 1, 0, a);
+    }
+
+    /** Variant 3's launch shapes (see the fields); drops a captured graph. */
+    public void setGemv3(int min2, int u1, int u2) {
+        if ((u1 != 4 && u1 != 8) || (u2 != 4 && u2 != 8)) throw new IllegalArgumentException("gemv3 loads per lane: 4 or 8");
+        gemv3Min2 = min2;
+        gemv3U1 = u1;
+        gemv3U2 = u2;
+        dropGraph();
+        warmState = null;
     }
 
     private void launchGemv(int variant, int kind, int totalRows, Object[] args) {
@@ -398,7 +467,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
 
     /** Selects the GEMV kernel of decoding (1 or 2, see the field); drops a captured graph. */
     public void setGemvVariant(int v) {
-        if (v != 1 && v != 2) throw new IllegalArgumentException("GEMV variant must be 1 or 2, got " + v);
+        if (v < 1 || v > 3) throw new IllegalArgumentException("GEMV variant must be 1, 2 or 3, got " + v);
         gemvVariant = v;
         dropGraph();
         warmState = null;
@@ -410,7 +479,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
      */
     public double[] gemvBandwidth(int K, int N, int reps) {
         device.makeCurrent();
-        double[] out = new double[2];
+        double[] out = new double[2 + GEMV3_SHAPES.length];
         try (DeviceBuffer w = device.allocate((long) N * K * 2); DeviceBuffer x = device.allocate(K * 4L);
              DeviceBuffer y = device.allocate(N * 4L); CudaEvent e0 = device.newEvent(); CudaEvent e1 = device.newEvent()) {
             launch1d("fill_normal_bf16", (long) N * K, w, (long) N * K, 7L, 0.02f);
@@ -424,12 +493,15 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
                 args[4 + 3 * j] = j == 0 ? y : null;
                 args[5 + 3 * j] = j == 0 ? N : 0;
             }
-            for (int v = 1; v <= 2; v++) {
-                launchGemv(v, BF16, N, args);
+            for (int v = 1; v <= out.length; v++) {
+                int[] s = v > 2 ? GEMV3_SHAPES[v - 3] : null;
+                if (s != null && s[0] == 2 && N % 2 != 0) continue;
+                Runnable l = s == null ? launchOld(v, N, args) : () -> launchGemv3(s[0], s[1], BF16, N, args, null, 0, 1f, 0, null);
+                l.run();
                 float best = Float.MAX_VALUE;
                 for (int r = 0; r < reps; r++) {
                     e0.record(stream);
-                    launchGemv(v, BF16, N, args);
+                    l.run();
                     e1.record(stream);
                     best = Math.min(best, e1.elapsedSince(e0));
                 }
@@ -438,6 +510,11 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         }
         return out;
     }
+
+    /** The gemv3 shapes {@link #gemvBandwidth} times after variants 1 and 2: {rows per warp, loads per lane}. */
+    public static final int[][] GEMV3_SHAPES = {{1, 8}, {1, 4}, {2, 4}, {2, 8}};
+
+    private Runnable launchOld(int v, int N, Object[] args) { return () -> launchGemv(v, BF16, N, args); }
 
     /** Before an op: launch the queued products, and (when profiling) close the previous op's time. */
     private void begin(String name) {
@@ -514,7 +591,12 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
             gateCount = 2;
             return;
         }
-        begin("gates");
+        if (gemvVariant == 3 && gateCount == 0 && pendCount > 0 && pendRows == rows && pendIndex(g) >= 0 && addX == null
+                && fhSrc == null && nSrc == null) {
+            mark("gates");                              // the queued products stay queued: toHeads may fuse them
+        } else {
+            begin("gates");
+        }
         invalidate(g);
         gateG[0] = g;
         gateBias[0] = bias;
@@ -522,6 +604,11 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         gateNH = NH;
         gateCap = cap;
         gateCount = 1;
+    }
+
+    private int pendIndex(DeviceBuffer y) {
+        for (int j = 0; j < pendCount; j++) if (pendY[j] == y) return j;
+        return -1;
     }
 
     private void flushGates() {
@@ -543,6 +630,33 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
                                   DeviceBuffer qh, DeviceBuffer kh, DeviceBuffer vh, DeviceBuffer igh, DeviceBuffer fgh,
                                   int B, int Ts, int a, int b, int NH, int DK, int DV) {
         boolean fuse = gateCount == 2 && gateG[0] == ig && gateG[1] == fg && a == 0 && b == Ts;
+        if (fuse && Ts == 1 && gemvVariant == 3 && pendCount > 0 && pendRows == B && addX == null && fhSrc == null
+                && nSrc == null) {
+            int jq = pendIndex(q), jk = pendIndex(k), jv = pendIndex(v), ji = pendIndex(ig), jf = pendIndex(fg);
+            if (jq >= 0 && jk >= 0 && jv >= 0 && ji >= 0 && jf >= 0) {
+                // decoding: the rows and heads layouts coincide, so the queued products write the cell's inputs
+                // themselves (q, k, v in the cell's type; the gates with their bias and soft cap)
+                pendY[jq] = qh;
+                pendY[jk] = kh;
+                pendY[jv] = vh;
+                pendY[ji] = igh;
+                pendY[jf] = fgh;
+                if (cellType == DType.BF16) pendHalfMask = (1 << jq) | (1 << jk) | (1 << jv);
+                pendBias[ji] = vector(gateBias[0]);
+                pendBias[jf] = vector(gateBias[1]);
+                if (gateCap != null) {
+                    pendCapMask = (1 << ji) | (1 << jf);
+                    pendCap = gateCap.floatValue();
+                }
+                clearGates();
+                invalidate(qh);
+                invalidate(kh);
+                invalidate(vh);
+                begin("to_heads (fused into the gemv)");
+                halfOf = null;
+                return;
+            }
+        }
         DeviceBuffer ib = null, fb = null;
         float cap = gateCap == null ? 1f : gateCap.floatValue();
         int hasCap = gateCap == null ? 0 : 1;
@@ -688,7 +802,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     private void launchNorm(DeviceBuffer o) {
         DeviceBuffer src = nSrc, dst = nDst;
         nSrc = nDst = null;
-        String k = nHeads && cellType == DType.BF16 ? "mh_norm_bf16" : "mh_norm_f32";
+        String k = (nNorm.headDim() <= 4 * THREADS ? "mh_norm_r4_" : "mh_norm_") + (nHeads && cellType == DType.BF16 ? "bf16" : "f32");
         mod.kernel(k).launch(stream, nRows, nNorm.numHeads(), 1, THREADS, 1, 1, 0, src, nHeads ? 1 : 0, nTs,
                 vector(nNorm.weight.data), o, dst, nNorm.numHeads(), nNorm.headDim(), (float) config.normEps);
     }
@@ -713,6 +827,13 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     }
 
     @Override public void swiGlu(DeviceBuffer gate, DeviceBuffer up, long n) {
+        if (gemvVariant == 3 && pendCount == 2 && pendY[0] == gate && pendY[1] == up && gate != up
+                && pendW[0].rows == pendW[1].rows && n == (long) pendRows * pendW[0].rows) {
+            pendPair = true;                            // one launch writes SiLU(gate)·up into gate (up is not written)
+            begin("swiglu (fused into the gemv)");
+            invalidate(gate);
+            return;
+        }
         begin("swiglu");
         invalidate(gate);
         if (n % 4 == 0) launch1d("swiglu_v4", n / 4, gate, up, n / 4);
@@ -741,10 +862,25 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         begin("lm_head");
         Matrix m = matrix(lmHead);
         long n = (long) B * Ts * m.rows;
-        if (logits == null || logits.bytes < n * 4) {
+        if (logits == null || logits.bytes < n * 4 + 4) {
             release(logits);
-            logits = device.allocate(n * 4);
+            logits = device.allocate(n * 4 + 4);        // + the int a fused finite check sets
             generation++;
+        }
+        headFlag = false;
+        if (gemvVariant == 3 && gemvFits(m, B * Ts)) {  // soft cap and finite check in the GEMV's epilogue
+            long at = logits.address() + n * 4;
+            device.driver().memsetD8Async(at, (byte) 0, 4, stream.handle());
+            matmul(xn, lmHead, logits, B * Ts);
+            if (cap != null) {
+                pendCapMask = 1;
+                pendCap = cap.floatValue();
+            }
+            pendFlag = at;
+            flush();
+            headFlag = true;
+            headFlagOffset = n * 4;
+            return;
         }
         if (gemvFits(m, B * Ts)) {
             matmul(xn, lmHead, logits, B * Ts);
@@ -760,6 +896,21 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         begin("logits check + copy to host");
         int V = config.vocabSize;
         long n = (long) B * Ts * V;
+        if (headFlag && headFlagOffset == n * 4 && n * 4 <= (64L << 20)) {
+            // the head's GEMV checked the logits into the int after them: one copy brings both
+            long bytes = host == null ? 4 : n * 4 + 4, from = host == null ? n * 4 : 0;
+            if (logitsHost.byteSize() < bytes) logitsHost = hostArena.allocate(Math.max(bytes, 1 << 16), 16);
+            stream.synchronize();
+            device.driver().memcpyDtoH(logitsHost, logits.address() + from, bytes);
+            if (logitsHost.get(JAVA_INT, bytes - 4) != 0)
+                throw new CudaException("the CUDA forward produced non-finite logits (NaN or infinity) at tokens " + p0
+                        + ".." + (p0 + Ts - 1));
+            if (host == null) return;
+            if (Ts == T) MemorySegment.copy(logitsHost, JAVA_FLOAT, 0, host, 0, Math.toIntExact(n));
+            else for (int b = 0; b < B; b++)
+                MemorySegment.copy(logitsHost, JAVA_FLOAT, (long) b * Ts * V * 4, host, (b * T + p0) * V, Ts * V);
+            return;
+        }
         flag.zero(stream);
         launch1d("check_finite", n, logits, n, flag);
         stream.synchronize();
@@ -799,6 +950,8 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
             for (var bs : s.blocks) ((CudaLargeState) bs).graphFresh = true;
             graphReplays++;
             halfOf = null;
+            headFlag = graphHeadFlag;                   // what the captured head does
+            headFlagOffset = graphHeadFlagOffset;
             return;
         }
         if (warmState == s && warmB == B && warmGen == generation) {
@@ -854,6 +1007,8 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
                 }
             }
             graph = g;
+            graphHeadFlag = headFlag;
+            graphHeadFlagOffset = headFlagOffset;
             graphState = s;
             graphB = B;
             graphGen = generation;

@@ -73,6 +73,44 @@ extern "C" __global__ void add_rms_norm(float* x, const float* d, const float* w
     for (int i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = (xr[i] * rs) * w[i];
 }
 
+// ---- the same two norms for dim ≤ 4·blockDim.x, each thread's values held in registers between the passes (one
+// round trip to memory instead of two; the same elements per thread in the same order, so the same sums)
+extern "C" __global__ void rms_norm_r4(const float* x, const float* w, float* y, int dim, float eps) {
+    __shared__ float red[32];
+    const float* xr = x + (long long) blockIdx.x * dim;
+    float* yr = y + (long long) blockIdx.x * dim;
+    float v[4], wv[4], ss = 0.f;
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+        int i = threadIdx.x + u * blockDim.x;
+        if (i < dim) { v[u] = xr[i]; wv[u] = w[i]; ss += v[u] * v[u]; }
+    }
+    float rs = rsqrtf(block_sum(ss, red) / dim + eps);
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+        int i = threadIdx.x + u * blockDim.x;
+        if (i < dim) yr[i] = (v[u] * rs) * wv[u];
+    }
+}
+extern "C" __global__ void add_rms_norm_r4(float* x, const float* d, const float* w, float* y, int dim, float eps) {
+    __shared__ float red[32];
+    float* xr = x + (long long) blockIdx.x * dim;
+    const float* dr = d + (long long) blockIdx.x * dim;
+    float* yr = y + (long long) blockIdx.x * dim;
+    float v[4], wv[4], ss = 0.f;
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+        int i = threadIdx.x + u * blockDim.x;
+        if (i < dim) { float t = xr[i] + dr[i]; xr[i] = t; v[u] = t; wv[u] = w[i]; ss += t * t; }
+    }
+    float rs = rsqrtf(block_sum(ss, red) / dim + eps);
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+        int i = threadIdx.x + u * blockDim.x;
+        if (i < dim) yr[i] = (v[u] * rs) * wv[u];
+    }
+}
+
 // ---- MultiHeadLayerNorm (spec §6.1): per (row, head) LayerNorm over gdim features, scale w, no bias.
 // grid (rows, groups)
 extern "C" __global__ void group_norm(const float* x, const float* w, float* y, int groups, int gdim, float eps) {
@@ -271,6 +309,129 @@ extern "C" __global__ void gemv_f16(const float* x, int R, int K,
     gemv_multi<2>(x, R, K, W0, Y0, N0, W1, Y1, N1, W2, Y2, N2, W3, Y3, N3, W4, Y4, N4, W5, Y5, N5);
 }
 
+// ---- decoding GEMV, version 3: the same products and the same per-lane summation order as gemv/gemv2 above (so the
+// same sums), but each lane first issues U (one row per warp) or 2·U (two rows) independent 16-byte weight loads and
+// only then does the arithmetic: more bytes in flight per warp. Fused epilogues, per output value v of matrix j:
+// v += bias_j[o] (when bias_j is not null), v = cap·tanh(v/cap) (bit j of capMask), a non-finite v sets *flag (when
+// flag is not null), stored as bf16 (bit j of halfMask: the mLSTM cell's q, k, v in decoding, where the rows and heads
+// layouts coincide) or fp32. PAIR: the SwiGLU form, warp w takes row w of W0 (gate) and of W1 (up), N0 = N1, and writes
+// Y0[r, w] = SiLU(gate)·up (the swiglu kernel's arithmetic).
+__device__ __forceinline__ float dot8(float4 a, float4 b, const float* f) {
+    return a.x * f[0] + a.y * f[1] + a.z * f[2] + a.w * f[3] + b.x * f[4] + b.y * f[5] + b.z * f[6] + b.w * f[7];
+}
+template <int KIND, int TWO, int U>
+__device__ __forceinline__ void dot_rows(const float* __restrict__ x, int R, int K, const uint4* p0, const uint4* p1,
+                                         int lane, float* a0, float* a1) {
+    int K8 = K >> 3, c = lane;
+    for (; c + 32 * (U - 1) < K8; c += 32 * U) {
+        uint4 u0[U], u1[U];
+#pragma unroll
+        for (int i = 0; i < U; i++) {
+            u0[i] = ld_stream(p0 + c + 32 * i);
+            if (TWO) u1[i] = ld_stream(p1 + c + 32 * i);
+        }
+#pragma unroll
+        for (int i = 0; i < U; i++) {
+            float f0[8], f1[8];
+            unpack8<KIND>(u0[i], f0);
+            if (TWO) unpack8<KIND>(u1[i], f1);
+#pragma unroll
+            for (int r = 0; r < 4; r++) {
+                if (r < R) {
+                    const float4* xr = (const float4*) (x + (long long) r * K) + 2 * (c + 32 * i);
+                    float4 a = __ldg(xr), b = __ldg(xr + 1);
+                    a0[r] += dot8(a, b, f0);
+                    if (TWO) a1[r] += dot8(a, b, f1);
+                }
+            }
+        }
+    }
+    for (; c < K8; c += 32) {
+        uint4 w0 = ld_stream(p0 + c), w1;
+        if (TWO) w1 = ld_stream(p1 + c);
+        float f0[8], f1[8];
+        unpack8<KIND>(w0, f0);
+        if (TWO) unpack8<KIND>(w1, f1);
+#pragma unroll
+        for (int r = 0; r < 4; r++) {
+            if (r < R) {
+                const float4* xr = (const float4*) (x + (long long) r * K) + 2 * c;
+                float4 a = __ldg(xr), b = __ldg(xr + 1);
+                a0[r] += dot8(a, b, f0);
+                if (TWO) a1[r] += dot8(a, b, f1);
+            }
+        }
+    }
+}
+__device__ __forceinline__ void gemv_store(void* Y, long long idx, int o, float v, int j, const float* bias,
+                                           int halfMask, float cap, int capMask, int* flag) {
+    if (bias != 0) v += bias[o];
+    if ((capMask >> j) & 1) v = cap * tanhf(v / cap);
+    if (flag != 0 && !(fabsf(v) <= 3.402823466e38f)) *flag = 1;
+    if ((halfMask >> j) & 1) ((u16*) Y)[idx] = f32_to_bf16(v);
+    else ((float*) Y)[idx] = v;
+}
+#define GEMV3_PARAMS const float* x, int R, int K, \
+        const u16* W0, void* Y0, int N0, const float* B0, const u16* W1, void* Y1, int N1, const float* B1, \
+        const u16* W2, void* Y2, int N2, const float* B2, const u16* W3, void* Y3, int N3, const float* B3, \
+        const u16* W4, void* Y4, int N4, const float* B4, const u16* W5, void* Y5, int N5, const float* B5, \
+        int halfMask, float cap, int capMask, int* flag
+#define GEMV3_ARGS x, R, K, W0, Y0, N0, B0, W1, Y1, N1, B1, W2, Y2, N2, B2, W3, Y3, N3, B3, W4, Y4, N4, B4, \
+        W5, Y5, N5, B5, halfMask, cap, capMask, flag
+template <int KIND, int RPW, int U, int PAIR>
+__device__ void gemv3_multi(GEMV3_PARAMS) {
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int g = (blockIdx.x * (blockDim.x >> 5) + warp) * (PAIR ? 1 : RPW), j;
+    const u16* W; void* Y; int N; const float* bias;
+    if (PAIR) {
+        if (g >= N0) return;
+        W = W0; Y = Y0; N = N0; bias = 0; j = 0;
+    }
+    else if (g < N0) { W = W0; Y = Y0; N = N0; bias = B0; j = 0; }
+    else if ((g -= N0) < N1) { W = W1; Y = Y1; N = N1; bias = B1; j = 1; }
+    else if ((g -= N1) < N2) { W = W2; Y = Y2; N = N2; bias = B2; j = 2; }
+    else if ((g -= N2) < N3) { W = W3; Y = Y3; N = N3; bias = B3; j = 3; }
+    else if ((g -= N3) < N4) { W = W4; Y = Y4; N = N4; bias = B4; j = 4; }
+    else if ((g -= N4) < N5) { W = W5; Y = Y5; N = N5; bias = B5; j = 5; }
+    else return;                                            // warp-uniform
+    const uint4* p0 = (const uint4*) (W + (long long) g * K);
+    const uint4* p1 = PAIR ? (const uint4*) (W1 + (long long) g * K) : p0 + (K >> 3);
+    float a0[4] = {0.f, 0.f, 0.f, 0.f}, a1[4] = {0.f, 0.f, 0.f, 0.f};
+    dot_rows<KIND, (PAIR || RPW == 2) ? 1 : 0, U>(x, R, K, p0, p1, lane, a0, a1);
+#pragma unroll
+    for (int r = 0; r < 4; r++) {
+        if (r < R) {
+            float v0 = a0[r], v1 = a1[r];
+            for (int o = 16; o > 0; o >>= 1) {
+                v0 += __shfl_xor_sync(0xffffffffu, v0, o);
+                if (PAIR || RPW == 2) v1 += __shfl_xor_sync(0xffffffffu, v1, o);
+            }
+            if (lane == 0) {
+                long long idx = (long long) r * N + g;
+                if (PAIR) ((float*) Y)[idx] = v0 * sigmoidf_(v0) * v1;
+                else {
+                    gemv_store(Y, idx, g, v0, j, bias, halfMask, cap, capMask, flag);
+                    if (RPW == 2) gemv_store(Y, idx + 1, g + 1, v1, j, bias, halfMask, cap, capMask, flag);
+                }
+            }
+        }
+    }
+}
+#define GEMV3_KERNEL(name, KIND, RPW, U, PAIR) \
+    extern "C" __global__ void name(GEMV3_PARAMS) { gemv3_multi<KIND, RPW, U, PAIR>(GEMV3_ARGS); }
+GEMV3_KERNEL(gemv3_r1u8_bf16, 1, 1, 8, 0)
+GEMV3_KERNEL(gemv3_r1u4_bf16, 1, 1, 4, 0)
+GEMV3_KERNEL(gemv3_r2u4_bf16, 1, 2, 4, 0)
+GEMV3_KERNEL(gemv3_r2u8_bf16, 1, 2, 8, 0)
+GEMV3_KERNEL(gemv3_p2u4_bf16, 1, 2, 4, 1)
+GEMV3_KERNEL(gemv3_p2u8_bf16, 1, 2, 8, 1)
+GEMV3_KERNEL(gemv3_r1u8_f16, 2, 1, 8, 0)
+GEMV3_KERNEL(gemv3_r1u4_f16, 2, 1, 4, 0)
+GEMV3_KERNEL(gemv3_r2u4_f16, 2, 2, 4, 0)
+GEMV3_KERNEL(gemv3_r2u8_f16, 2, 2, 8, 0)
+GEMV3_KERNEL(gemv3_p2u4_f16, 2, 2, 4, 1)
+GEMV3_KERNEL(gemv3_p2u8_f16, 2, 2, 8, 1)
+
 // ---- one token t of a head-layout tensor [BH, n, D] ↔ [BH, D] (the recurrent form, token by token); 16- or 32-bit units
 extern "C" __global__ void token_slice_u32(const unsigned* src, unsigned* dst, int BH, int n, int t, int D) {
     long long total = (long long) BH * D;
@@ -405,6 +566,43 @@ __device__ void mh_norm(const T* src, int heads, int Ts, const float* w, const f
         y[yo + i] = v;
     }
 }
+// the same with gdim ≤ 4·blockDim.x: values, weights and o read once into registers (same order, same sums)
+template <typename T>
+__device__ void mh_norm_r4(const T* src, int heads, int Ts, const float* w, const float* o, float* y, int groups,
+                           int gdim, float eps) {
+    __shared__ float red[32];
+    int row = blockIdx.x, g = blockIdx.y;
+    long long yo = ((long long) row * groups + g) * gdim;
+    const T* xr = heads ? src + (((long long) (row / Ts) * groups + g) * Ts + row % Ts) * gdim : src + yo;
+    const float* wr = w + (long long) g * gdim;
+    float xv[4], wv[4], ov[4], s = 0.f;
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+        int i = threadIdx.x + u * blockDim.x;
+        if (i < gdim) { xv[u] = get(xr, i); wv[u] = wr[i]; ov[u] = o != 0 ? o[yo + i] : 0.f; s += xv[u]; }
+    }
+    float mu = block_sum(s, red) / gdim;
+    float ss = 0.f;
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+        int i = threadIdx.x + u * blockDim.x;
+        if (i < gdim) { float d = xv[u] - mu; ss += d * d; }
+    }
+    float rs = rsqrtf(block_sum(ss, red) / gdim + eps);
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+        int i = threadIdx.x + u * blockDim.x;
+        if (i < gdim) {
+            float v = (xv[u] - mu) * rs * wv[u];
+            if (o != 0) v *= sigmoidf_(ov[u]);
+            y[yo + i] = v;
+        }
+    }
+}
+extern "C" __global__ void mh_norm_r4_f32(const float* src, int heads, int Ts, const float* w, const float* o, float* y,
+                                          int groups, int gdim, float eps) { mh_norm_r4<float>(src, heads, Ts, w, o, y, groups, gdim, eps); }
+extern "C" __global__ void mh_norm_r4_bf16(const u16* src, int heads, int Ts, const float* w, const float* o, float* y,
+                                           int groups, int gdim, float eps) { mh_norm_r4<u16>(src, heads, Ts, w, o, y, groups, gdim, eps); }
 extern "C" __global__ void mh_norm_f32(const float* src, int heads, int Ts, const float* w, const float* o, float* y,
                                        int groups, int gdim, float eps) { mh_norm<float>(src, heads, Ts, w, o, y, groups, gdim, eps); }
 extern "C" __global__ void mh_norm_bf16(const u16* src, int heads, int Ts, const float* w, const float* o, float* y,
