@@ -16,8 +16,8 @@ import org.xlstm4j.tensor.VectorOps;
 /**
  * {@link LargeOps} on the CPU: float32 arrays, matrix products straight from the memory-mapped weights in their stored
  * type ({@link MappedMatmul}), the cell of {@link MLstmCell} (SIMD step with heads in parallel for decoding).
- * Element-wise activations are scalar on purpose: the matrix products read megabytes per token, the activations touch
- * kilobytes. Nothing is allocated per decoding step.
+ * Element-wise activations over whole rows (output gate, SwiGLU, residual, logit soft cap) are SIMD ({@link VectorOps});
+ * the per-head gate pre-activations stay scalar. Nothing is allocated per decoding step.
  */
 public final class CpuLargeOps implements LargeOps<float[]> {
     private final Kernels kernels;

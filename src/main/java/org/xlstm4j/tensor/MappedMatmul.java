@@ -71,8 +71,9 @@ public final class MappedMatmul implements AutoCloseable {
         StreamJob j = job;                                     // the streaming path, inline: see the note on StreamJob
         j.x = x; j.xOff = xOff; j.w = w; j.y = y; j.yOff = yOff; j.M = M;
         j.rowsPerBlock = (int) Math.max(1, BLOCK_BYTES / Math.max(1, w.byteSize() / w.rows()));
-        j.next.set(0);
-        pool.run(j, w.byteSize() < PARALLEL_BYTES ? 1 : Math.min(threads, w.rows()));
+        int parts = w.byteSize() < PARALLEL_BYTES ? 1 : Math.min(Math.min(threads, 64), w.rows());
+        j.reset(parts);
+        pool.run(j, parts);
         j.x = j.y = null;
         j.w = null;
     }
@@ -87,23 +88,38 @@ public final class MappedMatmul implements AutoCloseable {
     static final long BLOCK_BYTES = 1L << 18;
 
     /**
-     * One streaming product: the threads claim blocks of about {@value #BLOCK_BYTES} bytes of weight rows from a shared
-     * counter until none are left, so a thread that the OS pauses (a shared machine) delays nobody else.
+     * One streaming product: the rows are split into one contiguous range per part; the threads claim blocks of about
+     * {@value #BLOCK_BYTES} bytes from their own range first and then from the others' until none are left, so a
+     * thread that the OS pauses (a shared machine) delays nobody else.
      *
      * <p>Note on call depth: C2 turns Vector API calls into vector instructions only when it inlines them completely,
      * and it stops inlining 15 calls below the method it compiles. A model's block method inlines {@code matmul}, so
      * the path from there to the loads is kept short: matmul → pool → this job → rows → dot → Vector API.
      */
     private static final class StreamJob implements WorkerPool.Job {
-        final AtomicInteger next = new AtomicInteger();
+        /** Per part: the next row of its contiguous range [N·p/parts, N·(p+1)/parts) (on separate cache lines). */
+        final java.util.concurrent.atomic.AtomicIntegerArray next = new java.util.concurrent.atomic.AtomicIntegerArray(16 * 64);
         float[] x, y;
-        int xOff, yOff, M, rowsPerBlock;
+        int xOff, yOff, M, rowsPerBlock, parts;
         MappedWeight w;
 
+        /**
+         * Part p streams its own contiguous range block by block (one long sequential stream per thread, which the
+         * prefetchers follow best), then helps the other parts with what is left of theirs.
+         */
         @Override public void run(int part, int worker) {
             int N = w.rows();
-            for (int n0; (n0 = next.getAndAdd(rowsPerBlock)) < N; )
-                rows(w, x, xOff, M, y, yOff, n0, Math.min(N, n0 + rowsPerBlock));
+            for (int i = 0; i < parts; i++) {
+                int r = (part + i) % parts, end = (int) ((long) N * (r + 1) / parts);
+                for (int n0; (n0 = next.getAndAdd(16 * r, rowsPerBlock)) < end; )
+                    rows(w, x, xOff, M, y, yOff, n0, Math.min(end, n0 + rowsPerBlock));
+            }
+        }
+
+        void reset(int parts) {
+            this.parts = parts;
+            int N = w.rows();
+            for (int r = 0; r < parts; r++) next.set(16 * r, (int) ((long) N * r / parts));
         }
     }
 
