@@ -11,7 +11,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure speed on this machine.",
         subcommands = {BenchMatmulCommand.class, BenchTrainCommand.class, BenchDecodeCommand.class,
-                org.xlstm4j.cuda.BenchCudaMLstmCommand.class, org.xlstm4j.cuda.BenchCudaLargeCommand.class})
+                org.xlstm4j.cuda.BenchCudaMLstmCommand.class, org.xlstm4j.cuda.BenchCudaSLstmCommand.class,
+                org.xlstm4j.cuda.BenchCudaLargeCommand.class})
 public final class BenchCommand implements Runnable {
     @Spec CommandSpec spec;
 
