@@ -47,7 +47,8 @@ public final class BenchCudaLargeCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "weight seed (default: ${DEFAULT-VALUE})") long seed;
     @Option(names = "--gemv", defaultValue = "2,3", split = ",", description = {"decode GEMV configurations timed, the last "
             + "stays selected: 1, 2 (one/two rows per warp, unfused), 3 (batched loads, fused epilogues) or 3:MIN2:U1:U2 "
-            + "(variant 3 with two rows per warp from MIN2 rows, U1/U2 loads per lane) (default: ${DEFAULT-VALUE})"}) List<String> gemv;
+            + "(variant 3 with two rows per warp from MIN2 rows, U1/U2 loads per lane) or 3:MIN2:U1:U2:W:US (and the split-K "
+            + "form for one-matrix launches of ≤ 4096 rows: W warps per row, 0 off, US loads per lane) (default: ${DEFAULT-VALUE})"}) List<String> gemv;
     @Option(names = "--profile", description = "after the timed runs, one more run of each with the time per op (every op waits for the GPU)") boolean profile;
 
     @Override public Integer call() {
@@ -120,16 +121,21 @@ public final class BenchCudaLargeCommand implements Callable<Integer> {
                 for (int[] kn : gemvShapes) {
                     double[] bw = ops.gemvBandwidth(kn[0], kn[1], 20);
                     StringBuilder g3 = new StringBuilder();
-                    for (int i = 0; i < CudaLargeOps.GEMV3_SHAPES.length; i++)
-                        g3.append(String.format(", v3 %d row(s)/warp %d loads %.0f", CudaLargeOps.GEMV3_SHAPES[i][0],
-                                CudaLargeOps.GEMV3_SHAPES[i][1], bw[2 + i]));
+                    for (int i = 0; i < CudaLargeOps.GEMV3_SHAPES.length; i++) {
+                        int[] sh = CudaLargeOps.GEMV3_SHAPES[i];
+                        if (sh[0] < 0 && bw[2 + i] == 0) continue;
+                        g3.append(sh[0] < 0 ? String.format(", v3 split-K %d warps/row %d loads %.0f (max diff %.1e)", -sh[0],
+                                sh[1], bw[2 + i], ops.gemvCheck[i]) : String.format(", v3 %d row(s)/warp %d loads %.0f",
+                                sh[0], sh[1], bw[2 + i]));
+                    }
                     out.printf("decode GEMV K=%d N=%d (one launch, bf16, GB/s): variant 1 %.0f, variant 2 %.0f%s%n", kn[0], kn[1], bw[0], bw[1], g3);
                 }
                 for (String conf : gemv) {                                     // the last one stays selected
                     String[] cf = conf.trim().split(":");
                     int variant = Integer.parseInt(cf[0]);
                     ops.setGemvVariant(variant);
-                    if (cf.length == 4) ops.setGemv3(Integer.parseInt(cf[1]), Integer.parseInt(cf[2]), Integer.parseInt(cf[3]));
+                    if (cf.length >= 4) ops.setGemv3(Integer.parseInt(cf[1]), Integer.parseInt(cf[2]), Integer.parseInt(cf[3]));
+                    if (cf.length == 6) ops.setGemv3Split(Integer.parseInt(cf[4]), Integer.parseInt(cf[5]));
                     ops.setUseGraphs(graphs);
                     lm.setReturnLogits(true);
                     lm.setPassTokens(1024);

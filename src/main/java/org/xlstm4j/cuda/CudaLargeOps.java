@@ -124,6 +124,15 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
      */
     private int gemv3Min2 = Integer.getInteger("xlstm4j.cuda.gemv3.min2", 8192);
     private int gemv3U1 = Integer.getInteger("xlstm4j.cuda.gemv3.u1", 8), gemv3U2 = Integer.getInteger("xlstm4j.cuda.gemv3.u2", 4);
+    /**
+     * Variant 3, split-K form (large.cu's gemv3_s kernels): a launch of one matrix (no SwiGLU pair) with at most
+     * {@link #GEMV3_SPLIT_MAX_ROWS} rows (the out and down projections of the 7B model) takes {@code gemv3SplitW} warps per
+     * output row (2, 4 or 8; 0: off) with {@code gemv3SplitU} loads in flight per lane (4 or 8), the warp sums added in a
+     * fixed order (deterministic).
+     */
+    private int gemv3SplitW = Integer.getInteger("xlstm4j.cuda.gemv3.split", 4),
+            gemv3SplitU = Integer.getInteger("xlstm4j.cuda.gemv3.splitu", 4);
+    static final int GEMV3_SPLIT_MAX_ROWS = 4096;
     /** The epilogue of the queued GEMV launch (variant 3): SwiGLU pair, bf16 outputs, biases, soft cap, finite flag. */
     private boolean pendPair;
     private int pendHalfMask, pendCapMask;
@@ -399,6 +408,12 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         }
         boolean even = true;
         for (int j = 0; j < pendCount; j++) even &= pendW[j].rows % 2 == 0;
+        if (gemvVariant == 3 && gemv3SplitW > 0 && !pendPair && pendCount == 1 && total <= GEMV3_SPLIT_MAX_ROWS) {
+            launchGemv3(-gemv3SplitW, gemv3SplitU, pendKind, total, args, pendBias, pendHalfMask, pendCap, pendCapMask,
+                    pendFlag);
+            clearPending();
+            return;
+        }
         if (gemvVariant == 3) {
             launchGemv3(pendPair ? 0 : even && total >= gemv3Min2 ? 2 : 1, pendPair ? gemv3U2 : even && total >= gemv3Min2
                     ? gemv3U2 : gemv3U1, pendKind, pendPair ? pendW[0].rows : total, args, pendBias, pendHalfMask,
@@ -425,7 +440,8 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     }
 
     /**
-     * A gemv3 launch: {@code rpw} 1 or 2 output rows per warp, 0 the SwiGLU pair form (rows = N0); {@code u} weight loads
+     * A gemv3 launch: {@code rpw} 1 or 2 output rows per warp, 0 the SwiGLU pair form (rows = N0), negative the split-K
+     * form with -rpw warps per row (matrix 0 only, rows = N0); {@code u} weight loads
      * in flight per lane and row; {@code args} the (x, R, K, W_j, Y_j, N_j) of {@link #launchGemv}.
      */
     private void launchGemv3(int rpw, int u, int kind, int rows, Object[] args, DeviceBuffer[] bias, int halfMask,
@@ -444,8 +460,9 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         a[28] = cap;
         a[29] = capMask;
         a[30] = flagAddress;
-        int warps = THREADS / 32, perBlock = rpw == 2 ? 2 * warps : warps;
-        String k = "gemv3_" + (rpw == 0 ? "p2" : rpw == 2 ? "r2" : "r1") + "u" + u + "_" + (kind == BF16 ? "bf16" : "f16");
+        int warps = THREADS / 32, perBlock = rpw < 0 ? warps / -rpw : rpw == 2 ? 2 * warps : warps;
+        String k = "gemv3_" + (rpw < 0 ? "s" + -rpw : rpw == 0 ? "p2" : rpw == 2 ? "r2" : "r1") + "u" + u + "_"
+                + (kind == BF16 ? "bf16" : "f16");
         mod.kernel(k).launch(stream, (rows + perBlock - 1) / perBlock, 1, 1, THREADS, 1, 1, 0, a);
     }
 
@@ -455,6 +472,16 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         gemv3Min2 = min2;
         gemv3U1 = u1;
         gemv3U2 = u2;
+        dropGraph();
+        warmState = null;
+    }
+
+    /** Variant 3's split-K form (see the field): {@code w} warps per row (0 off, 2, 4, 8), {@code u} loads per lane (4, 8). */
+    public void setGemv3Split(int w, int u) {
+        if ((w != 0 && w != 2 && w != 4 && w != 8) || (u != 4 && u != 8))
+            throw new IllegalArgumentException("gemv3 split: 0, 2, 4 or 8 warps per row, 4 or 8 loads per lane");
+        gemv3SplitW = w;
+        gemv3SplitU = u;
         dropGraph();
         warmState = null;
     }
@@ -493,9 +520,11 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
                 args[4 + 3 * j] = j == 0 ? y : null;
                 args[5 + 3 * j] = j == 0 ? N : 0;
             }
+            float[] ref = null, got = new float[N];
             for (int v = 1; v <= out.length; v++) {
                 int[] s = v > 2 ? GEMV3_SHAPES[v - 3] : null;
                 if (s != null && s[0] == 2 && N % 2 != 0) continue;
+                if (s != null && s[0] < 0 && N > GEMV3_SPLIT_MAX_ROWS) continue;
                 Runnable l = s == null ? launchOld(v, N, args) : () -> launchGemv3(s[0], s[1], BF16, N, args, null, 0, 1f, 0, null);
                 l.run();
                 float best = Float.MAX_VALUE;
@@ -506,13 +535,27 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
                     best = Math.min(best, e1.elapsedSince(e0));
                 }
                 out[v - 1] = (double) N * K * 2 / (best / 1e3) / 1e9;
+                if (s != null) {
+                    stream.synchronize();
+                    y.copyTo(got);
+                    if (ref == null) ref = got.clone();
+                    double md = 0, my = 0;
+                    for (int i = 0; i < N; i++) {
+                        md = Math.max(md, Math.abs((double) got[i] - ref[i]));
+                        my = Math.max(my, Math.abs(ref[i]));
+                    }
+                    gemvCheck[v - 3] = md / Math.max(my, 1e-30);
+                }
             }
         }
         return out;
     }
 
     /** The gemv3 shapes {@link #gemvBandwidth} times after variants 1 and 2: {rows per warp, loads per lane}. */
-    public static final int[][] GEMV3_SHAPES = {{1, 8}, {1, 4}, {2, 4}, {2, 8}};
+    public static final int[][] GEMV3_SHAPES = {{1, 8}, {1, 4}, {2, 4}, {2, 8}, {-2, 4}, {-4, 4}, {-4, 8}, {-8, 4}};
+
+    /** The largest relative difference (max |Δ| / max |y|) of each gemv3 shape's output from the first's, after {@link #gemvBandwidth}. */
+    public double[] gemvCheck = new double[GEMV3_SHAPES.length];
 
     private Runnable launchOld(int v, int N, Object[] args) { return () -> launchGemv(v, BF16, N, args); }
 

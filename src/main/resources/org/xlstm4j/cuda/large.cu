@@ -432,6 +432,78 @@ GEMV3_KERNEL(gemv3_r2u8_f16, 2, 2, 8, 0)
 GEMV3_KERNEL(gemv3_p2u4_f16, 2, 2, 4, 1)
 GEMV3_KERNEL(gemv3_p2u8_f16, 2, 2, 8, 1)
 
+// ---- decoding GEMV, split-K form for launches of one matrix with few rows (the 4096-row out and down projections,
+// where one warp per row leaves the SMs short of loads in flight): W warps per output row, warp w of a row takes the
+// 16-byte chunks c ≡ 32·w + lane (mod 32·W) of K, U loads in flight per lane (predicated, so short K still batches);
+// each warp reduces by shuffles, then warp 0 of the row adds the W warp sums in the fixed order w = 0..W-1 (shared
+// memory, no atomics: deterministic) and applies gemv_store's epilogue (bias, cap, finite flag, bf16 or fp32) for
+// matrix 0. Block: blockDim.x/32/W rows. Only W0/Y0/N0/B0 are read.
+template <int KIND, int W, int U>
+__device__ void gemv3_split(GEMV3_PARAMS) {
+    __shared__ float part[4][32];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int rpb = (blockDim.x >> 5) / W;
+    int g = blockIdx.x * rpb + warp / W, w = warp % W;
+    bool on = g < N0;                                       // warp-uniform
+    float a[4] = {0.f, 0.f, 0.f, 0.f};
+    if (on) {
+        const uint4* p = (const uint4*) (W0 + (long long) g * K);
+        const int S = 32 * W;
+        int K8 = K >> 3;
+        for (int c = 32 * w + lane; c < K8; c += S * U) {
+            uint4 u[U];
+#pragma unroll
+            for (int i = 0; i < U; i++) {
+                if (c + S * i < K8) u[i] = ld_stream(p + c + S * i);
+                else u[i] = make_uint4(0u, 0u, 0u, 0u);
+            }
+#pragma unroll
+            for (int i = 0; i < U; i++) {
+                if (c + S * i < K8) {
+                    float f[8];
+                    unpack8<KIND>(u[i], f);
+#pragma unroll
+                    for (int r = 0; r < 4; r++) {
+                        if (r < R) {
+                            const float4* xr = (const float4*) (x + (long long) r * K) + 2 * (c + S * i);
+                            float4 xa = __ldg(xr), xb = __ldg(xr + 1);
+                            a[r] += dot8(xa, xb, f);
+                        }
+                    }
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < 4; r++) {
+        if (r < R) {
+            float v = a[r];
+            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+            if (lane == 0) part[r][warp] = v;
+        }
+    }
+    __syncthreads();
+    if (on && w == 0 && lane < R) {
+        float v = 0.f;
+        for (int i = 0; i < W; i++) v += part[lane][warp + i];
+        gemv_store(Y0, (long long) lane * N0 + g, g, v, 0, B0, halfMask, cap, capMask, flag);
+    }
+}
+#define GEMV3S_KERNEL(name, KIND, W, U) \
+    extern "C" __global__ void name(GEMV3_PARAMS) { gemv3_split<KIND, W, U>(GEMV3_ARGS); }
+GEMV3S_KERNEL(gemv3_s2u4_bf16, 1, 2, 4)
+GEMV3S_KERNEL(gemv3_s2u8_bf16, 1, 2, 8)
+GEMV3S_KERNEL(gemv3_s4u4_bf16, 1, 4, 4)
+GEMV3S_KERNEL(gemv3_s4u8_bf16, 1, 4, 8)
+GEMV3S_KERNEL(gemv3_s8u4_bf16, 1, 8, 4)
+GEMV3S_KERNEL(gemv3_s8u8_bf16, 1, 8, 8)
+GEMV3S_KERNEL(gemv3_s2u4_f16, 2, 2, 4)
+GEMV3S_KERNEL(gemv3_s2u8_f16, 2, 2, 8)
+GEMV3S_KERNEL(gemv3_s4u4_f16, 2, 4, 4)
+GEMV3S_KERNEL(gemv3_s4u8_f16, 2, 4, 8)
+GEMV3S_KERNEL(gemv3_s8u4_f16, 2, 8, 4)
+GEMV3S_KERNEL(gemv3_s8u8_f16, 2, 8, 8)
+
 // ---- one token t of a head-layout tensor [BH, n, D] ↔ [BH, D] (the recurrent form, token by token); 16- or 32-bit units
 extern "C" __global__ void token_slice_u32(const unsigned* src, unsigned* dst, int BH, int n, int t, int D) {
     long long total = (long long) BH * D;
