@@ -157,7 +157,8 @@ public final class MLstmCell {
 
     /**
      * As {@link #step(float[], float[], float[], float[], float[], float[], int, MLstmState)}, float32 SIMD over the
-     * value dimension, heads spread over {@code kern}'s threads (null = the calling thread).
+     * value dimension, heads spread over {@code kern}'s threads (null = the calling thread). {@code h} must not overlap
+     * q, k or v (it accumulates in place).
      */
     public void step(Kernels kern, float[] q, float[] k, float[] v, float[] igatePreact, float[] fgatePreact, float[] h,
                      int B, MLstmState state) {
@@ -199,39 +200,31 @@ public final class MLstmCell {
         }
         sState.m[bh] = (float) stabilizer;
         float inv = (float) (1.0 / (Math.max(Math.abs(qn), Math.exp(-stabilizer)) + eps));  // spec §3.5
-        for (int d = 0; d < DV; d += 4 * SL) {
-            int dEnd = Math.min(DV, d + 4 * SL);
-            if (dEnd - d == 4 * SL) {
-                FloatVector v0 = FloatVector.fromArray(SF, v, vo + d), v1 = FloatVector.fromArray(SF, v, vo + d + SL);
-                FloatVector v2 = FloatVector.fromArray(SF, v, vo + d + 2 * SL), v3 = FloatVector.fromArray(SF, v, vo + d + 3 * SL);
-                FloatVector a0 = FloatVector.zero(SF), a1 = a0, a2 = a0, a3 = a0;
-                for (int a = 0; a < DK; a++) {
-                    float ka = iAct * k[qo + a], qa = q[qo + a];
-                    int row = co + a * DV + d;
-                    FloatVector c0 = FloatVector.fromArray(SF, c, row).mul(fAct).add(v0.mul(ka));   // C = f'C + i' k̂ vᵀ
-                    FloatVector c1 = FloatVector.fromArray(SF, c, row + SL).mul(fAct).add(v1.mul(ka));
-                    FloatVector c2 = FloatVector.fromArray(SF, c, row + 2 * SL).mul(fAct).add(v2.mul(ka));
-                    FloatVector c3 = FloatVector.fromArray(SF, c, row + 3 * SL).mul(fAct).add(v3.mul(ka));
-                    c0.intoArray(c, row); c1.intoArray(c, row + SL); c2.intoArray(c, row + 2 * SL); c3.intoArray(c, row + 3 * SL);
-                    FloatVector qv = FloatVector.broadcast(SF, qa);
-                    a0 = c0.fma(qv, a0); a1 = c1.fma(qv, a1); a2 = c2.fma(qv, a2); a3 = c3.fma(qv, a3);
-                }
-                a0.mul(inv).intoArray(h, vo + d); a1.mul(inv).intoArray(h, vo + d + SL);
-                a2.mul(inv).intoArray(h, vo + d + 2 * SL); a3.mul(inv).intoArray(h, vo + d + 3 * SL);
-            } else {
-                for (int dd = d; dd < dEnd; dd += SL) {
-                    VectorMask<Float> m = SF.indexInRange(dd, dEnd);
-                    FloatVector v0 = FloatVector.fromArray(SF, v, vo + dd, m), a0 = FloatVector.zero(SF);
-                    for (int a = 0; a < DK; a++) {
-                        float ka = iAct * k[qo + a], qa = q[qo + a];
-                        int row = co + a * DV + dd;
-                        FloatVector c0 = FloatVector.fromArray(SF, c, row, m).mul(fAct).add(v0.mul(ka));
-                        c0.intoArray(c, row, m);
-                        a0 = c0.fma(FloatVector.broadcast(SF, qa), a0);
-                    }
-                    a0.mul(inv).intoArray(h, vo + dd, m);
-                }
+        // C = f'C + i' k̂ vᵀ and h = Cᵀq, row by row: the rows of C are contiguous, so the state is read and written as
+        // one sequential stream; h (DV floats, this head's own output slice) accumulates in L1 in the same order
+        // (a = 0..DK−1, one FMA per row) as a register accumulator would, so the result is the same bit for bit.
+        java.util.Arrays.fill(h, vo, vo + DV, 0f);
+        final int dv = SF.loopBound(DV);
+        for (int a = 0; a < DK; a++) {
+            final float ka = iAct * k[qo + a];
+            final FloatVector qv = FloatVector.broadcast(SF, q[qo + a]);
+            final int row = co + a * DV;
+            int d = 0;
+            for (; d < dv; d += SL) {
+                FloatVector c0 = FloatVector.fromArray(SF, c, row + d).mul(fAct).add(FloatVector.fromArray(SF, v, vo + d).mul(ka));
+                c0.intoArray(c, row + d);
+                c0.fma(qv, FloatVector.fromArray(SF, h, vo + d)).intoArray(h, vo + d);
             }
+            if (d < DV) {
+                VectorMask<Float> m = SF.indexInRange(d, DV);
+                FloatVector c0 = FloatVector.fromArray(SF, c, row + d, m).mul(fAct).add(FloatVector.fromArray(SF, v, vo + d, m).mul(ka));
+                c0.intoArray(c, row + d, m);
+                c0.fma(qv, FloatVector.fromArray(SF, h, vo + d, m)).intoArray(h, vo + d, m);
+            }
+        }
+        for (int d = 0; d < DV; d += SL) {
+            VectorMask<Float> m = SF.indexInRange(d, DV);
+            FloatVector.fromArray(SF, h, vo + d, m).mul(inv).intoArray(h, vo + d, m);
         }
     }
 
