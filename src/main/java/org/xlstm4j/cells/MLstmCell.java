@@ -200,6 +200,10 @@ public final class MLstmCell {
         }
         sState.m[bh] = (float) stabilizer;
         float inv = (float) (1.0 / (Math.max(Math.abs(qn), Math.exp(-stabilizer)) + eps));  // spec §3.5
+        if ((long) DK * DV <= COLUMN_TILED_MAX) {          // the head's state stays in cache: register accumulators
+            stepColumns(q, k, v, h, c, qo, vo, co, fAct, iAct, inv);
+            return;
+        }
         // C = f'C + i' k̂ vᵀ and h = Cᵀq, row by row: the rows of C are contiguous, so the state is read and written as
         // one sequential stream; h (DV floats, this head's own output slice) accumulates in L1 in the same order
         // (a = 0..DK−1, one FMA per row) as a register accumulator would, so the result is the same bit for bit.
@@ -225,6 +229,53 @@ public final class MLstmCell {
         for (int d = 0; d < DV; d += SL) {
             VectorMask<Float> m = SF.indexInRange(d, DV);
             FloatVector.fromArray(SF, h, vo + d, m).mul(inv).intoArray(h, vo + d, m);
+        }
+    }
+
+    /**
+     * States of at most this many floats per head take {@link #stepColumns} (they stay in the caches, where register
+     * accumulators win); larger ones are streamed row by row (DRAM-bound, where one sequential pass wins). Both give
+     * the same result bit for bit (the same FMAs in the same order).
+     */
+    static final long COLUMN_TILED_MAX = 1L << 16;
+
+    /** The state update and read-out of {@link #stepHeadSimd} in column tiles of 4 vectors, accumulating in registers. */
+    private void stepColumns(float[] q, float[] k, float[] v, float[] h, float[] c, int qo, int vo, int co, float fAct,
+                             float iAct, float inv) {
+        final int DK = dhqk, DV = dhv;
+        for (int d = 0; d < DV; d += 4 * SL) {
+            int dEnd = Math.min(DV, d + 4 * SL);
+            if (dEnd - d == 4 * SL) {
+                FloatVector v0 = FloatVector.fromArray(SF, v, vo + d), v1 = FloatVector.fromArray(SF, v, vo + d + SL);
+                FloatVector v2 = FloatVector.fromArray(SF, v, vo + d + 2 * SL), v3 = FloatVector.fromArray(SF, v, vo + d + 3 * SL);
+                FloatVector a0 = FloatVector.zero(SF), a1 = a0, a2 = a0, a3 = a0;
+                for (int a = 0; a < DK; a++) {
+                    float ka = iAct * k[qo + a], qa = q[qo + a];
+                    int row = co + a * DV + d;
+                    FloatVector c0 = FloatVector.fromArray(SF, c, row).mul(fAct).add(v0.mul(ka));   // C = f'C + i' k̂ vᵀ
+                    FloatVector c1 = FloatVector.fromArray(SF, c, row + SL).mul(fAct).add(v1.mul(ka));
+                    FloatVector c2 = FloatVector.fromArray(SF, c, row + 2 * SL).mul(fAct).add(v2.mul(ka));
+                    FloatVector c3 = FloatVector.fromArray(SF, c, row + 3 * SL).mul(fAct).add(v3.mul(ka));
+                    c0.intoArray(c, row); c1.intoArray(c, row + SL); c2.intoArray(c, row + 2 * SL); c3.intoArray(c, row + 3 * SL);
+                    FloatVector qv = FloatVector.broadcast(SF, qa);
+                    a0 = c0.fma(qv, a0); a1 = c1.fma(qv, a1); a2 = c2.fma(qv, a2); a3 = c3.fma(qv, a3);
+                }
+                a0.mul(inv).intoArray(h, vo + d); a1.mul(inv).intoArray(h, vo + d + SL);
+                a2.mul(inv).intoArray(h, vo + d + 2 * SL); a3.mul(inv).intoArray(h, vo + d + 3 * SL);
+            } else {
+                for (int dd = d; dd < dEnd; dd += SL) {
+                    VectorMask<Float> m = SF.indexInRange(dd, dEnd);
+                    FloatVector v0 = FloatVector.fromArray(SF, v, vo + dd, m), a0 = FloatVector.zero(SF);
+                    for (int a = 0; a < DK; a++) {
+                        float ka = iAct * k[qo + a], qa = q[qo + a];
+                        int row = co + a * DV + dd;
+                        FloatVector c0 = FloatVector.fromArray(SF, c, row, m).mul(fAct).add(v0.mul(ka));
+                        c0.intoArray(c, row, m);
+                        a0 = c0.fma(FloatVector.broadcast(SF, qa), a0);
+                    }
+                    a0.mul(inv).intoArray(h, vo + dd, m);
+                }
+            }
         }
     }
 

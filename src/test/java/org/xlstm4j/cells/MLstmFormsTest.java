@@ -124,6 +124,32 @@ class MLstmFormsTest {
     }
 
     /** One cell reused across shapes and forms gives bit-identical results to fresh cells (buffers grow and shrink). */
+    /**
+     * step() on both sides of {@link MLstmCell#COLUMN_TILED_MAX} (column tiles in registers for small head states, a
+     * row-by-row stream for large ones, ragged DV tails) equals the scalar recurrence token by token, states included.
+     */
+    @ParameterizedTest
+    @CsvSource({"1, 2, 16, 24", "2, 1, 100, 70", "1, 2, 260, 300", "1, 1, 256, 512", "2, 2, 257, 259"})
+    void stepMatchesRecurrenceForSmallAndLargeStates(int B, int NH, int DK, int DV) {
+        int T = 4;
+        Inputs in = Inputs.random(31L * DK + DV, B, NH, T, DK, DV, 0, 3, -4, 8);
+        MLstmCell cell = new MLstmCell(NH, DK, DV);
+        MLstmState sStep = MLstmState.zeros(B, NH, DK, DV), sRec = MLstmState.zeros(B, NH, DK, DV);
+        float[] hRec = in.newH();
+        cell.forwardRecurrent(in.q, in.k, in.v, in.ig, in.fg, hRec, B, T, sRec);
+        float[] hSteps = in.newH();
+        float[] h = new float[B * NH * DV];
+        try (org.xlstm4j.tensor.CpuKernels two = new org.xlstm4j.tensor.CpuKernels(2)) {
+            for (int t = 0; t < T; t++) {
+                Inputs tok = in.slice(t, t + 1);
+                cell.step(two, tok.q, tok.k, tok.v, tok.ig, tok.fg, h, B, sStep);
+                for (int bh = 0; bh < B * NH; bh++) System.arraycopy(h, bh * DV, hSteps, (bh * T + t) * DV, DV);
+            }
+        }
+        assertLe("step vs recurrence, DK=" + DK + " DV=" + DV + ": h", relErr(hSteps, hRec), SAME_FORM_TOL);
+        assertStatesClose(sStep, sRec);
+    }
+
     @Test
     void buffersAreReusedAcrossShapes() {
         MLstmCell reused = new MLstmCell(2, 6, 4);
