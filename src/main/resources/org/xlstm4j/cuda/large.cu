@@ -539,6 +539,19 @@ extern "C" __global__ void add_inplace_v4(float4* x, const float4* d, long long 
 extern "C" __global__ void swiglu(float* g, const float* u, long long n) {
     GRID_STRIDE(i, n) { float a = g[i]; g[i] = a * sigmoidf_(a) * u[i]; }
 }
+// SwiGLU from fp32 gate/up to the bf16 input of the down projection (the swiglu + to_bf16 passes in one)
+extern "C" __global__ void swiglu_f32_bf16(const float* g, const float* u, u16* y, long long n) {
+    GRID_STRIDE(i, n) { float a = g[i]; y[i] = f32_to_bf16(a * sigmoidf_(a) * u[i]); }
+}
+extern "C" __global__ void swiglu_f32_bf16_v4(const float4* g, const float4* u, uint2* y, long long n4) {
+    GRID_STRIDE(i, n4) {
+        float4 a = g[i], b = u[i];
+        uint2 r;
+        r.x = (unsigned) f32_to_bf16(a.x * sigmoidf_(a.x) * b.x) | ((unsigned) f32_to_bf16(a.y * sigmoidf_(a.y) * b.y) << 16);
+        r.y = (unsigned) f32_to_bf16(a.z * sigmoidf_(a.z) * b.z) | ((unsigned) f32_to_bf16(a.w * sigmoidf_(a.w) * b.w) << 16);
+        y[i] = r;
+    }
+}
 extern "C" __global__ void swiglu_v4(float4* g, const float4* u, long long n4) {
     GRID_STRIDE(i, n4) {
         float4 a = g[i], b = u[i];
