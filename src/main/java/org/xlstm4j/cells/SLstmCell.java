@@ -92,29 +92,14 @@ public final class SLstmCell {
         checkShapes(gatesPreact, h, B, T, state);
         int BE = B * E;
         ensureSaved(B, T);
-        if (state == null) {
-            Arrays.fill(hs, 0, BE, 0f);
-            Arrays.fill(cs, 0, BE, 0f);
-            Arrays.fill(ns, 0, BE, 0f);
-            Arrays.fill(ms, 0, BE, 0f);
-        } else {
-            System.arraycopy(state.h, 0, hs, 0, BE);
-            System.arraycopy(state.c, 0, cs, 0, BE);
-            System.arraycopy(state.n, 0, ns, 0, BE);
-            System.arraycopy(state.m, 0, ms, 0, BE);
-        }
+        loadInitialState(state, BE);
         for (int t = 0; t < T; t++) {
             int prev = t * BE, cur = (t + 1) * BE;
             preactivations(gatesPreact, T, t, B, hs, prev);
             pointwiseForward(B, prev, cs, ns, ms, cur, hs, cs, ns, ms, prev);
             for (int b = 0; b < B; b++) System.arraycopy(hs, cur + b * E, h, (b * T + t) * E, E);
         }
-        if (state != null) {
-            System.arraycopy(hs, T * BE, state.h, 0, BE);
-            System.arraycopy(cs, T * BE, state.c, 0, BE);
-            System.arraycopy(ns, T * BE, state.n, 0, BE);
-            System.arraycopy(ms, T * BE, state.m, 0, BE);
-        }
+        storeFinalState(state, T * BE, BE);
         savedB = B;
         savedT = T;
     }
@@ -328,17 +313,7 @@ public final class SLstmCell {
         checkShapes(gatesPreact, h, B, T, state);
         int BE = B * E;
         ensureSaved(B, T);
-        if (state == null) {
-            Arrays.fill(hs, 0, BE, 0f);
-            Arrays.fill(cs, 0, BE, 0f);
-            Arrays.fill(ns, 0, BE, 0f);
-            Arrays.fill(ms, 0, BE, 0f);
-        } else {
-            System.arraycopy(state.h, 0, hs, 0, BE);
-            System.arraycopy(state.c, 0, cs, 0, BE);
-            System.arraycopy(state.n, 0, ns, 0, BE);
-            System.arraycopy(state.m, 0, ms, 0, BE);
-        }
+        loadInitialState(state, BE);
         prepareRT();
         if (headZero.length < NH * T) headZero = new boolean[NH * T];
         zeroAtStart = allZero(ns, 0, BE);
@@ -354,14 +329,33 @@ public final class SLstmCell {
         if (!exact) forwardExact(B, T);    // the normalizer was zero everywhere at some t ≥ 1: redo with the true rule
         fwdX = fwdH = null;
         rtValid = false;   // the weights may change before the next step (an optimizer step): step() re-derives RT
-        if (state != null) {
-            System.arraycopy(hs, T * BE, state.h, 0, BE);
-            System.arraycopy(cs, T * BE, state.c, 0, BE);
-            System.arraycopy(ns, T * BE, state.n, 0, BE);
-            System.arraycopy(ms, T * BE, state.m, 0, BE);
-        }
+        storeFinalState(state, T * BE, BE);
         savedB = B;
         savedT = T;
+    }
+
+    /** Saved states at t = 0 (slot 0 of hs, cs, ns, ms): zeros, or a copy of {@code state}. */
+    private void loadInitialState(SLstmState state, int BE) {
+        if (state == null) {
+            Arrays.fill(hs, 0, BE, 0f);
+            Arrays.fill(cs, 0, BE, 0f);
+            Arrays.fill(ns, 0, BE, 0f);
+            Arrays.fill(ms, 0, BE, 0f);
+        } else {
+            System.arraycopy(state.h, 0, hs, 0, BE);
+            System.arraycopy(state.c, 0, cs, 0, BE);
+            System.arraycopy(state.n, 0, ns, 0, BE);
+            System.arraycopy(state.m, 0, ms, 0, BE);
+        }
+    }
+
+    /** Copies the saved states at offset {@code off} (the last step) into {@code state}, when one was given. */
+    private void storeFinalState(SLstmState state, int off, int BE) {
+        if (state == null) return;
+        System.arraycopy(hs, off, state.h, 0, BE);
+        System.arraycopy(cs, off, state.c, 0, BE);
+        System.arraycopy(ns, off, state.n, 0, BE);
+        System.arraycopy(ms, off, state.m, 0, BE);
     }
 
     /** The forward with the global all-zero test evaluated at every step (serial over heads). */

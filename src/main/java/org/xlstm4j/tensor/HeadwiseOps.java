@@ -47,23 +47,31 @@ public final class HeadwiseOps {
 
     /** y[r, :] (+)= blockdiag(W)·x[r, :] for r in [r0, r1), with wd from {@link #prepareForward}. */
     public static void forward(float[] x, float[] wd, float[] y, int r0, int r1, int n, boolean accumulate) {
+        mixBlocks(x, wd, y, r0, r1, n, accumulate);
+    }
+
+    /**
+     * out[r, j] (+)= Σ_d in[r, 4⌊j/4⌋ + d]·p[d·n + j]: both directions of the block-diagonal product, given the weight
+     * rearranged by {@link #prepareForward} (forward) or {@link #prepareBackward} (input gradient).
+     */
+    private static void mixBlocks(float[] in, float[] p, float[] out, int r0, int r1, int n, boolean accumulate) {
         int nv = S.loopBound(n);
         for (int r = r0; r < r1; r++) {
             int o = r * n;
             for (int j = 0; j < nv; j += L) {
-                FloatVector xv = FloatVector.fromArray(S, x, o + j);
-                FloatVector acc = accumulate ? FloatVector.fromArray(S, y, o + j) : FloatVector.zero(S);
-                acc = xv.rearrange(SH0).fma(FloatVector.fromArray(S, wd, j), acc);
-                acc = xv.rearrange(SH1).fma(FloatVector.fromArray(S, wd, n + j), acc);
-                acc = xv.rearrange(SH2).fma(FloatVector.fromArray(S, wd, 2 * n + j), acc);
-                acc = xv.rearrange(SH3).fma(FloatVector.fromArray(S, wd, 3 * n + j), acc);
-                acc.intoArray(y, o + j);
+                FloatVector xv = FloatVector.fromArray(S, in, o + j);
+                FloatVector acc = accumulate ? FloatVector.fromArray(S, out, o + j) : FloatVector.zero(S);
+                acc = xv.rearrange(SH0).fma(FloatVector.fromArray(S, p, j), acc);
+                acc = xv.rearrange(SH1).fma(FloatVector.fromArray(S, p, n + j), acc);
+                acc = xv.rearrange(SH2).fma(FloatVector.fromArray(S, p, 2 * n + j), acc);
+                acc = xv.rearrange(SH3).fma(FloatVector.fromArray(S, p, 3 * n + j), acc);
+                acc.intoArray(out, o + j);
             }
             for (int j = nv; j < n; j++) {
                 int base = o + (j / BLOCK) * BLOCK;
-                float s = accumulate ? y[o + j] : 0f;
-                for (int d = 0; d < BLOCK; d++) s = Math.fma(x[base + d], wd[d * n + j], s);
-                y[o + j] = s;
+                float s = accumulate ? out[o + j] : 0f;
+                for (int d = 0; d < BLOCK; d++) s = Math.fma(in[base + d], p[d * n + j], s);
+                out[o + j] = s;
             }
         }
     }
@@ -83,25 +91,7 @@ public final class HeadwiseOps {
 
     /** dx[r, :] (+)= blockdiag(W)ᵀ·dy[r, :] for r in [r0, r1), with wt from {@link #prepareBackward}. */
     public static void backwardDx(float[] dy, float[] wt, float[] dx, int r0, int r1, int n, boolean accumulate) {
-        int nv = S.loopBound(n);
-        for (int r = r0; r < r1; r++) {
-            int o = r * n;
-            for (int i = 0; i < nv; i += L) {
-                FloatVector gv = FloatVector.fromArray(S, dy, o + i);
-                FloatVector acc = accumulate ? FloatVector.fromArray(S, dx, o + i) : FloatVector.zero(S);
-                acc = gv.rearrange(SH0).fma(FloatVector.fromArray(S, wt, i), acc);
-                acc = gv.rearrange(SH1).fma(FloatVector.fromArray(S, wt, n + i), acc);
-                acc = gv.rearrange(SH2).fma(FloatVector.fromArray(S, wt, 2 * n + i), acc);
-                acc = gv.rearrange(SH3).fma(FloatVector.fromArray(S, wt, 3 * n + i), acc);
-                acc.intoArray(dx, o + i);
-            }
-            for (int i = nv; i < n; i++) {
-                int base = o + (i / BLOCK) * BLOCK;
-                float s = accumulate ? dx[o + i] : 0f;
-                for (int q = 0; q < BLOCK; q++) s = Math.fma(dy[base + q], wt[q * n + i], s);
-                dx[o + i] = s;
-            }
-        }
+        mixBlocks(dy, wt, dx, r0, r1, n, accumulate);
     }
 
     /** Scalar twin of {@link #backwardDx} over the original weight layout. */

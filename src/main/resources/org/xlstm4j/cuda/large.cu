@@ -288,26 +288,15 @@ __device__ void gemv2_multi(const float* __restrict__ x, int R, int K,
         }
     }
 }
-extern "C" __global__ void gemv2_bf16(const float* x, int R, int K,
-        const u16* W0, float* Y0, int N0, const u16* W1, float* Y1, int N1, const u16* W2, float* Y2, int N2,
-        const u16* W3, float* Y3, int N3, const u16* W4, float* Y4, int N4, const u16* W5, float* Y5, int N5) {
-    gemv2_multi<1>(x, R, K, W0, Y0, N0, W1, Y1, N1, W2, Y2, N2, W3, Y3, N3, W4, Y4, N4, W5, Y5, N5);
-}
-extern "C" __global__ void gemv2_f16(const float* x, int R, int K,
-        const u16* W0, float* Y0, int N0, const u16* W1, float* Y1, int N1, const u16* W2, float* Y2, int N2,
-        const u16* W3, float* Y3, int N3, const u16* W4, float* Y4, int N4, const u16* W5, float* Y5, int N5) {
-    gemv2_multi<2>(x, R, K, W0, Y0, N0, W1, Y1, N1, W2, Y2, N2, W3, Y3, N3, W4, Y4, N4, W5, Y5, N5);
-}
-extern "C" __global__ void gemv_bf16(const float* x, int R, int K,
-        const u16* W0, float* Y0, int N0, const u16* W1, float* Y1, int N1, const u16* W2, float* Y2, int N2,
-        const u16* W3, float* Y3, int N3, const u16* W4, float* Y4, int N4, const u16* W5, float* Y5, int N5) {
-    gemv_multi<1>(x, R, K, W0, Y0, N0, W1, Y1, N1, W2, Y2, N2, W3, Y3, N3, W4, Y4, N4, W5, Y5, N5);
-}
-extern "C" __global__ void gemv_f16(const float* x, int R, int K,
-        const u16* W0, float* Y0, int N0, const u16* W1, float* Y1, int N1, const u16* W2, float* Y2, int N2,
-        const u16* W3, float* Y3, int N3, const u16* W4, float* Y4, int N4, const u16* W5, float* Y5, int N5) {
-    gemv_multi<2>(x, R, K, W0, Y0, N0, W1, Y1, N1, W2, Y2, N2, W3, Y3, N3, W4, Y4, N4, W5, Y5, N5);
-}
+// entry points of the versions-1/2 GEMVs (KIND 1 = bf16, 2 = f16 weights), one product per output group 0..5
+#define GEMV_PARAMS const float* x, int R, int K, \
+        const u16* W0, float* Y0, int N0, const u16* W1, float* Y1, int N1, const u16* W2, float* Y2, int N2, \
+        const u16* W3, float* Y3, int N3, const u16* W4, float* Y4, int N4, const u16* W5, float* Y5, int N5
+#define GEMV_ARGS x, R, K, W0, Y0, N0, W1, Y1, N1, W2, Y2, N2, W3, Y3, N3, W4, Y4, N4, W5, Y5, N5
+extern "C" __global__ void gemv2_bf16(GEMV_PARAMS) { gemv2_multi<1>(GEMV_ARGS); }
+extern "C" __global__ void gemv2_f16(GEMV_PARAMS) { gemv2_multi<2>(GEMV_ARGS); }
+extern "C" __global__ void gemv_bf16(GEMV_PARAMS) { gemv_multi<1>(GEMV_ARGS); }
+extern "C" __global__ void gemv_f16(GEMV_PARAMS) { gemv_multi<2>(GEMV_ARGS); }
 
 // ---- decoding GEMV, version 3: the same products and the same per-lane summation order as gemv/gemv2 above (so the
 // same sums), but each lane first issues U (one row per warp) or 2·U (two rows) independent 16-byte weight loads and

@@ -484,6 +484,56 @@ __device__ __forceinline__ unsigned scale_bf16x2(unsigned x, float slo, float sh
     return pack_bf16(__uint_as_float(x << 16) * slo, __uint_as_float(x & 0xffff0000u) * shi);
 }
 
+// Warp-level, one warp: the gate quantities of chunk gc (spec §3.4) — b = cumsum log σ(f̃), the output
+// stabilizers and α, the state-update weights and β — from the pre-activations held in pig*/pfg*, whose next
+// chunk's values it then loads; mPrev advances to the m after chunk gc. Shared by the fused chunkwise kernels.
+__device__ __forceinline__ void chunk_gates(int gc, int lane, int L, int T_, int NC, long long gbase, float scale,
+                                            const float* __restrict__ ig, const float* __restrict__ fg,
+                                            float* bcum, float* igs, float* stab, float* alpha, float* wgt, float* beta,
+                                            float& pig0, float& pig1, float& pfg0, float& pfg1, float& mPrev) {
+    const long long t0 = (long long) gc * L;
+    const int len = min(L, (int) (T_ - t0));
+    // gates of this chunk (spec §3.4): b = cumsum log σ(f̃); output stabilizers; state-update weights
+    float x0 = lane < len ? log_sigmoid(pfg0) : 0.f, x1 = lane + 32 < len ? log_sigmoid(pfg1) : 0.f;
+    const float i0 = pig0, i1 = pig1;
+    for (int o = 1; o < 32; o <<= 1) {
+        float y0 = __shfl_up_sync(FULL_MASK, x0, o), y1 = __shfl_up_sync(FULL_MASK, x1, o);
+        if (lane >= o) { x0 += y0; x1 += y1; }
+    }
+    x1 += __shfl_sync(FULL_MASK, x0, 31);
+    const float gsum = __shfl_sync(FULL_MASK, len - 1 < 32 ? x0 : x1, (len - 1) & 31);
+    bcum[lane] = x0;
+    bcum[lane + 32] = x1;
+    igs[lane] = i0;
+    igs[lane + 32] = i1;
+    float u0 = lane < len ? i0 - x0 : NEG_INF, u1 = lane + 32 < len ? i1 - x1 : NEG_INF;
+    for (int o = 1; o < 32; o <<= 1) {                            // prefix max of ĩ_σ − b_σ
+        float y0 = __shfl_up_sync(FULL_MASK, u0, o), y1 = __shfl_up_sync(FULL_MASK, u1, o);
+        if (lane >= o) { u0 = fmaxf(u0, y0); u1 = fmaxf(u1, y1); }
+    }
+    u1 = fmaxf(u1, __shfl_sync(FULL_MASK, u0, 31));
+    float mi0 = x0 + mPrev, s0 = fmaxf(mi0, x0 + u0);
+    float mi1 = x1 + mPrev, s1 = fmaxf(mi1, x1 + u1);
+    stab[lane] = lane < len ? s0 : 0.f;
+    alpha[lane] = lane < len ? expf(mi0 - s0) : 0.f;
+    stab[lane + 32] = lane + 32 < len ? s1 : 0.f;
+    alpha[lane + 32] = lane + 32 < len ? expf(mi1 - s1) : 0.f;
+    float a0 = lane < len ? gsum - x0 + i0 : NEG_INF, a1 = lane + 32 < len ? gsum - x1 + i1 : NEG_INF;
+    const float mNew = fmaxf(gsum + mPrev, warp_max(fmaxf(a0, a1)));
+    wgt[lane] = lane < len ? expf(a0 - mNew) * scale : 0.f;
+    wgt[lane + 32] = lane + 32 < len ? expf(a1 - mNew) * scale : 0.f;
+    if (lane == 0) *beta = expf(gsum + mPrev - mNew);
+    mPrev = mNew;
+    if (gc + 1 < NC) {                                            // prefetch the next chunk's gates
+        const long long n0 = gbase + t0 + L;
+        const int nlen = min(L, (int) (T_ - t0 - L));
+        pig0 = lane < nlen ? ig[n0 + lane] : 0.f;
+        pfg0 = lane < nlen ? fg[n0 + lane] : 0.f;
+        pig1 = lane + 32 < nlen ? ig[n0 + lane + 32] : 0.f;
+        pfg1 = lane + 32 < nlen ? fg[n0 + lane + 32] : 0.f;
+    }
+}
+
 template <int DKP>
 __device__ void chunkwise_tc(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v,
                              const float* __restrict__ ig, const float* __restrict__ fg, bf16_t* __restrict__ h,
@@ -555,49 +605,8 @@ __device__ void chunkwise_tc(const bf16_t* __restrict__ q, const bf16_t* __restr
     // pig*/pfg*, whose next chunk's values it then loads; mPrev advances to the m after chunk gc
     auto compute_gates = [&](int gc) {
         const int b = gc & 1;
-        const long long t0 = (long long) gc * L;
-        const int len = min(L, (int) (T_ - t0));
-        float* bcum = bcumB[b]; float* igs = igsB[b]; float* stab = stabB[b]; float* alpha = alphaB[b];
-        float* wgt = wgtB[b];
-        // gates of this chunk (spec §3.4): b = cumsum log σ(f̃); output stabilizers; state-update weights
-        float x0 = lane < len ? log_sigmoid(pfg0) : 0.f, x1 = lane + 32 < len ? log_sigmoid(pfg1) : 0.f;
-        const float i0 = pig0, i1 = pig1;
-        for (int o = 1; o < 32; o <<= 1) {
-            float y0 = __shfl_up_sync(FULL_MASK, x0, o), y1 = __shfl_up_sync(FULL_MASK, x1, o);
-            if (lane >= o) { x0 += y0; x1 += y1; }
-        }
-        x1 += __shfl_sync(FULL_MASK, x0, 31);
-        const float gsum = __shfl_sync(FULL_MASK, len - 1 < 32 ? x0 : x1, (len - 1) & 31);
-        bcum[lane] = x0;
-        bcum[lane + 32] = x1;
-        igs[lane] = i0;
-        igs[lane + 32] = i1;
-        float u0 = lane < len ? i0 - x0 : NEG_INF, u1 = lane + 32 < len ? i1 - x1 : NEG_INF;
-        for (int o = 1; o < 32; o <<= 1) {                            // prefix max of ĩ_σ − b_σ
-            float y0 = __shfl_up_sync(FULL_MASK, u0, o), y1 = __shfl_up_sync(FULL_MASK, u1, o);
-            if (lane >= o) { u0 = fmaxf(u0, y0); u1 = fmaxf(u1, y1); }
-        }
-        u1 = fmaxf(u1, __shfl_sync(FULL_MASK, u0, 31));
-        float mi0 = x0 + mPrev, s0 = fmaxf(mi0, x0 + u0);
-        float mi1 = x1 + mPrev, s1 = fmaxf(mi1, x1 + u1);
-        stab[lane] = lane < len ? s0 : 0.f;
-        alpha[lane] = lane < len ? expf(mi0 - s0) : 0.f;
-        stab[lane + 32] = lane + 32 < len ? s1 : 0.f;
-        alpha[lane + 32] = lane + 32 < len ? expf(mi1 - s1) : 0.f;
-        float a0 = lane < len ? gsum - x0 + i0 : NEG_INF, a1 = lane + 32 < len ? gsum - x1 + i1 : NEG_INF;
-        const float mNew = fmaxf(gsum + mPrev, warp_max(fmaxf(a0, a1)));
-        wgt[lane] = lane < len ? expf(a0 - mNew) * scale : 0.f;
-        wgt[lane + 32] = lane + 32 < len ? expf(a1 - mNew) * scale : 0.f;
-        if (lane == 0) betaB[b] = expf(gsum + mPrev - mNew);
-        mPrev = mNew;
-        if (gc + 1 < NC) {                                            // prefetch the next chunk's gates
-            const long long n0 = gbase + t0 + L;
-            const int nlen = min(L, (int) (T_ - t0 - L));
-            pig0 = lane < nlen ? ig[n0 + lane] : 0.f;
-            pfg0 = lane < nlen ? fg[n0 + lane] : 0.f;
-            pig1 = lane + 32 < nlen ? ig[n0 + lane + 32] : 0.f;
-            pfg1 = lane + 32 < nlen ? fg[n0 + lane + 32] : 0.f;
-        }
+        chunk_gates(gc, lane, L, T_, NC, gbase, scale, ig, fg, bcumB[b], igsB[b], stabB[b], alphaB[b], wgtB[b], &betaB[b],
+                    pig0, pig1, pfg0, pfg1, mPrev);
     };
     if (warp == 0) compute_gates(0);
     for (int ch = 0; ch < NC; ch++) {
@@ -877,48 +886,8 @@ __device__ void chunkwise_tc2(const bf16_t* __restrict__ q, const bf16_t* __rest
     // warp GW: the gate quantities of chunk gc into buffer gc & 1 (as in chunkwise_tc)
     auto compute_gates = [&](int gc) {
         const int b = gc & 1;
-        const long long t0 = (long long) gc * L;
-        const int len = min(L, (int) (T_ - t0));
-        float* bcum = bcumB[b]; float* igs = igsB[b]; float* stab = stabB[b]; float* alpha = alphaB[b];
-        float* wgt = wgtB[b];
-        float x0 = lane < len ? log_sigmoid(pfg0) : 0.f, x1 = lane + 32 < len ? log_sigmoid(pfg1) : 0.f;
-        const float i0 = pig0, i1 = pig1;
-        for (int o = 1; o < 32; o <<= 1) {
-            float y0 = __shfl_up_sync(FULL_MASK, x0, o), y1 = __shfl_up_sync(FULL_MASK, x1, o);
-            if (lane >= o) { x0 += y0; x1 += y1; }
-        }
-        x1 += __shfl_sync(FULL_MASK, x0, 31);
-        const float gsum = __shfl_sync(FULL_MASK, len - 1 < 32 ? x0 : x1, (len - 1) & 31);
-        bcum[lane] = x0;
-        bcum[lane + 32] = x1;
-        igs[lane] = i0;
-        igs[lane + 32] = i1;
-        float u0 = lane < len ? i0 - x0 : NEG_INF, u1 = lane + 32 < len ? i1 - x1 : NEG_INF;
-        for (int o = 1; o < 32; o <<= 1) {                            // prefix max of ĩ_σ − b_σ
-            float y0 = __shfl_up_sync(FULL_MASK, u0, o), y1 = __shfl_up_sync(FULL_MASK, u1, o);
-            if (lane >= o) { u0 = fmaxf(u0, y0); u1 = fmaxf(u1, y1); }
-        }
-        u1 = fmaxf(u1, __shfl_sync(FULL_MASK, u0, 31));
-        float mi0 = x0 + mPrev, s0 = fmaxf(mi0, x0 + u0);
-        float mi1 = x1 + mPrev, s1 = fmaxf(mi1, x1 + u1);
-        stab[lane] = lane < len ? s0 : 0.f;
-        alpha[lane] = lane < len ? expf(mi0 - s0) : 0.f;
-        stab[lane + 32] = lane + 32 < len ? s1 : 0.f;
-        alpha[lane + 32] = lane + 32 < len ? expf(mi1 - s1) : 0.f;
-        float a0 = lane < len ? gsum - x0 + i0 : NEG_INF, a1 = lane + 32 < len ? gsum - x1 + i1 : NEG_INF;
-        const float mNew = fmaxf(gsum + mPrev, warp_max(fmaxf(a0, a1)));
-        wgt[lane] = lane < len ? expf(a0 - mNew) * scale : 0.f;
-        wgt[lane + 32] = lane + 32 < len ? expf(a1 - mNew) * scale : 0.f;
-        if (lane == 0) betaB[b] = expf(gsum + mPrev - mNew);
-        mPrev = mNew;
-        if (gc + 1 < NC) {                                            // prefetch the next chunk's gates
-            const long long n0 = gbase + t0 + L;
-            const int nlen = min(L, (int) (T_ - t0 - L));
-            pig0 = lane < nlen ? ig[n0 + lane] : 0.f;
-            pfg0 = lane < nlen ? fg[n0 + lane] : 0.f;
-            pig1 = lane + 32 < nlen ? ig[n0 + lane + 32] : 0.f;
-            pfg1 = lane + 32 < nlen ? fg[n0 + lane + 32] : 0.f;
-        }
+        chunk_gates(gc, lane, L, T_, NC, gbase, scale, ig, fg, bcumB[b], igsB[b], stabB[b], alphaB[b], wgtB[b], &betaB[b],
+                    pig0, pig1, pfg0, pfg1, mPrev);
     };
     if (warp == GW) compute_gates(0);
     for (int ch = 0; ch < NC; ch++) {

@@ -163,7 +163,12 @@ class MLstmFormsTest {
             fillGaussian(new java.util.SplittableRandom(T), R, 1.0);
             for (boolean parallel : new boolean[]{true, false}) {
                 float[][] got = run(reused, in, R, parallel, chunk), want = run(new MLstmCell(2, 6, 4), in, R, parallel, chunk);
-                for (int i = 0; i < got.length; i++) assertArrayEquals(want[i], got[i], 0f);
+                // Not bit for bit: the Vector API's exp/log intrinsics (C2) and its interpreted fallback differ by an ulp
+                // or two, so two runs agree exactly only in the same JIT state, which a test cannot pin down (this once
+                // failed by 1 ulp under load). A stale or wrongly sized reused buffer gives errors far above 1e-6.
+                for (int i = 0; i < got.length; i++)
+                    assertLe("reused vs fresh cell, shape " + java.util.Arrays.toString(sh) + ", output " + i,
+                            relErr(got[i], want[i]), 1e-6);
             }
         }
         // a step() in between: the next backward has no forward to differentiate

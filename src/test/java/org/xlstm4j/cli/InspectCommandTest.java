@@ -41,8 +41,8 @@ class InspectCommandTest {
         }
     }
 
-    private static Path fixture(String folder) throws Exception {
-        return Path.of(InspectCommandTest.class.getResource("/fixtures/" + folder).toURI());
+    private static Path fixture(String folder) {
+        return org.xlstm4j.Fixtures.fixture(folder);
     }
 
     /** Every tensor line, the parameter total and the metadata, computed here from the file itself. */

@@ -1,37 +1,21 @@
 package org.xlstm4j.cli;
 
+import org.xlstm4j.cli.CliRun.Result;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xlstm4j.io.SafetensorsFile;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.xlstm4j.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** End to end through the CLI: train a tiny model, resume it, generate from it, and the one-line errors. */
 class TrainGenerateCommandTest {
-    record Result(int code, String out, String err) {}
-
-    static synchronized Result run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     static final String[] TINY = {"--embedding-dim", "32", "--num-blocks", "2", "--slstm-at", "1", "--batch-size", "4",
             "--context", "32", "--eval-interval", "10", "--eval-batches", "2", "--log-interval", "5", "--warmup", "5",
@@ -52,8 +36,8 @@ class TrainGenerateCommandTest {
         Files.writeString(data, sb);
         Path run = tmp.resolve("run");
         Result r = run(args(args(new String[]{"train"}, TINY), "--data", data.toString(), "--out", run.toString(), "--steps", "20"));
-        assertEquals(0, r.code, r.err);
-        assertTrue(r.out.contains("sample"), r.out);
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("sample"), r.out());
         Path ckpt = run.resolve("checkpoint");
         for (String f : List.of("config.json", "model.safetensors", "optimizer.safetensors", "trainer.json"))
             assertTrue(Files.exists(ckpt.resolve(f)), f);
@@ -67,14 +51,14 @@ class TrainGenerateCommandTest {
         assertTrue(last.has("val_loss"), last.toString());
 
         Result resumed = run("train", "--resume", run.toString(), "--steps", "25", "--sample-tokens", "0", "--threads", "1");
-        assertEquals(0, resumed.code, resumed.err);
+        assertEquals(0, resumed.code(), resumed.err());
         assertEquals(25, json.readTree(Files.readString(ckpt.resolve("trainer.json"))).path("step").asInt());
 
         Result gen = run("generate", "--model", run.toString(), "--prompt", "the cat", "--max-new-tokens", "30", "--seed", "3", "--threads", "1");
-        assertEquals(0, gen.code, gen.err);
-        assertTrue(gen.out.startsWith("the cat") && gen.out.length() >= "the cat".length() + 20, gen.out);
+        assertEquals(0, gen.code(), gen.err());
+        assertTrue(gen.out().startsWith("the cat") && gen.out().length() >= "the cat".length() + 20, gen.out());
         Result again = run("generate", "--model", run.toString(), "--prompt", "the cat", "--max-new-tokens", "30", "--seed", "3", "--threads", "1");
-        assertEquals(gen.out, again.out, "same seed, same text");
+        assertEquals(gen.out(), again.out(), "same seed, same text");
 
         // id mode with the fixtures' layout, and the parity tool on the trained checkpoint
         Path ids = tmp.resolve("ids.safetensors");
@@ -82,7 +66,7 @@ class TrainGenerateCommandTest {
                 .putLongs("input.targets", new long[]{104, 101, 32, 99, 97, 116, 32, 115}, 2, 4).write(ids);
         Path out = tmp.resolve("greedy.safetensors");
         Result g2 = run("generate", "--model", ckpt.toString(), "--input", ids.toString(), "--out", out.toString(), "--greedy", "--max-new-tokens", "5");
-        assertEquals(0, g2.code, g2.err);
+        assertEquals(0, g2.code(), g2.err());
         try (SafetensorsFile f = SafetensorsFile.open(out)) {
             assertArrayEquals(new long[]{2, 9}, f.info("output.greedy_ids").shape());
             long[] g = f.longs("output.greedy_ids");
@@ -91,7 +75,7 @@ class TrainGenerateCommandTest {
         }
         Path fw = tmp.resolve("fw.safetensors");
         Result f = run("forward", "--model", ckpt.toString(), "--input", ids.toString(), "--out", fw.toString(), "--backward", "--form", "chunkwise");
-        assertEquals(0, f.code, f.err);
+        assertEquals(0, f.code(), f.err());
         try (SafetensorsFile o = SafetensorsFile.open(fw)) {
             assertArrayEquals(new long[]{2, 4, 256}, o.info("output.logits").shape());
             assertTrue(o.contains("grad.token_embedding.weight"));
@@ -108,16 +92,16 @@ class TrainGenerateCommandTest {
         Path run = tmp.resolve("bpe");
         Result r = run(args(args(new String[]{"train"}, TINY), "--data", data.toString(), "--tokenizer", tokenizer.toString(),
                 "--out", run.toString(), "--steps", "12", "--sample-prompt", "Hello"));
-        assertEquals(0, r.code, r.err);
+        assertEquals(0, r.code(), r.err());
         Path ckpt = run.resolve("checkpoint");
         assertTrue(Files.exists(ckpt.resolve("tokenizer.json")));
         int vocab = new ObjectMapper().readTree(Files.readString(ckpt.resolve("config.json"))).path("vocab_size").asInt();
         assertEquals(org.xlstm4j.tokenizer.BpeTokenizer.load(tokenizer).vocabSize(), vocab);
         Result gen = run("generate", "--model", run.toString(), "--prompt", "Hello", "--max-new-tokens", "10", "--threads", "1");
-        assertEquals(0, gen.code, gen.err);
-        assertTrue(gen.out.startsWith("Hello") && gen.out.strip().length() > 5, gen.out);
+        assertEquals(0, gen.code(), gen.err());
+        assertTrue(gen.out().startsWith("Hello") && gen.out().strip().length() > 5, gen.out());
         Result resumed = run("train", "--resume", run.toString(), "--steps", "14", "--sample-tokens", "0", "--threads", "1");
-        assertEquals(0, resumed.code, resumed.err);
+        assertEquals(0, resumed.code(), resumed.err());
     }
 
     @Test
@@ -136,10 +120,10 @@ class TrainGenerateCommandTest {
         };
         for (String[] c : cases) {
             Result r = run(c);
-            assertEquals(2, r.code, String.join(" ", c) + " → " + r.err);
-            String line = r.err.strip();
+            assertEquals(2, r.code(), String.join(" ", c) + " → " + r.err());
+            String line = r.err().strip();
             assertFalse(line.isEmpty(), String.join(" ", c));
-            assertFalse(line.contains("\n"), "more than one line for " + String.join(" ", c) + ":\n" + r.err);
+            assertFalse(line.contains("\n"), "more than one line for " + String.join(" ", c) + ":\n" + r.err());
             assertTrue(line.startsWith("xlstm: error: "), line);
             assertFalse(line.contains("Exception"), line);
         }

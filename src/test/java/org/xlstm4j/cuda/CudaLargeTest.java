@@ -5,6 +5,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.xlstm4j.Fixtures;
 import org.xlstm4j.infer.Generator;
 import org.xlstm4j.infer.Sampler;
 import org.xlstm4j.io.SafetensorsFile;
@@ -14,7 +15,6 @@ import org.xlstm4j.large.XLstmLarge;
 import org.xlstm4j.model.LMState;
 import org.xlstm4j.tensor.CpuKernels;
 
-import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
@@ -42,31 +42,11 @@ class CudaLargeTest {
         assumeTrue(Cuda.available(), () -> "no CUDA GPU: " + Cuda.unavailableReason());
     }
 
-    static Path fixture(String name) {
-        try {
-            return Path.of(CudaLargeTest.class.getResource("/fixtures/" + name).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
+    static Path fixture(String name) { return Fixtures.fixture(name); }
 
-    /** max |a − b| / max |b| over want's values; every value finite. */
-    static double relErr(float[] got, float[] want) {
-        assertTrue(got.length >= want.length, "got " + got.length + " values, want " + want.length);
-        double maxErr = 0, maxRef = 0;
-        for (int i = 0; i < want.length; i++) {
-            assertTrue(Float.isFinite(got[i]), "non-finite value at " + i);
-            maxErr = Math.max(maxErr, Math.abs(got[i] - want[i]));
-            maxRef = Math.max(maxRef, Math.abs(want[i]));
-        }
-        return maxErr / Math.max(maxRef, 1e-30);
-    }
+    static double relErr(float[] got, float[] want) { return Fixtures.relErr(got, want); }
 
-    static int[] ints(long[] a) {
-        int[] r = new int[a.length];
-        for (int i = 0; i < a.length; i++) r[i] = Math.toIntExact(a[i]);
-        return r;
-    }
+    static int[] ints(long[] a) { return Fixtures.ints(a); }
 
     private static void fixtureParity(String name, CudaLargeOps.Precision p, double tol) {
         Path dir = fixture(name);

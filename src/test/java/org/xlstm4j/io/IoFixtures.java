@@ -2,7 +2,6 @@ package org.xlstm4j.io;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -17,11 +16,7 @@ final class IoFixtures {
 
     /** A folder under src/test/resources/fixtures (copied from the official fixtures). */
     static Path fixture(String folder) {
-        try {
-            return Path.of(IoFixtures.class.getResource("/fixtures/" + folder).toURI());
-        } catch (URISyntaxException | NullPointerException e) {
-            throw new IllegalStateException("test fixture folder missing: " + folder, e);
-        }
+        return org.xlstm4j.Fixtures.fixture(folder);
     }
 
     /** Every *.safetensors file in the fixtures, sorted. */

@@ -1,21 +1,19 @@
 package org.xlstm4j.large;
 
+import org.xlstm4j.cli.CliRun.Result;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.xlstm4j.cli.Main;
 import org.xlstm4j.io.DType;
 import org.xlstm4j.io.SafetensorsFile;
 import org.xlstm4j.tensor.CpuKernels;
 import org.xlstm4j.train.Checkpoints;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.xlstm4j.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,21 +25,6 @@ import static org.xlstm4j.large.LargeParityTest.fixture;
  * byte-level or through the folder's tokenizer.json, and the one-line errors of this mode.
  */
 class LargeFineTuneCliTest {
-    record Result(int code, String out, String err) {}
-
-    static synchronized Result run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     static LargeConfig tiny(int vocab) {
         LargeConfig c = new LargeConfig();
@@ -76,8 +59,8 @@ class LargeFineTuneCliTest {
         Path data = text(tmp);
         Result r = run(args("train", "--resume", base.toString(), "--data", data.toString(), "--out", runDir.toString(),
                 "--steps", "3", "--sample-tokens", "8", "--sample-prompt", "the "));
-        assertEquals(0, r.code, r.err + r.out);
-        assertTrue(r.out.contains("fine-tuning") && r.out.contains("sample"), r.out);
+        assertEquals(0, r.code(), r.err() + r.out());
+        assertTrue(r.out().contains("fine-tuning") && r.out().contains("sample"), r.out());
         Path ckpt = runDir.resolve(Checkpoints.DIR);
         for (String f : List.of("config.json", "model.safetensors", Checkpoints.OPTIMIZER, "trainer.json"))
             assertTrue(Files.exists(ckpt.resolve(f)), f);
@@ -91,14 +74,14 @@ class LargeFineTuneCliTest {
         assertEquals(3, Files.readAllLines(runDir.resolve("metrics.jsonl")).size());
 
         Result resumed = run("train", "--resume", runDir.toString(), "--steps", "5", "--sample-tokens", "0", "--threads", "1");
-        assertEquals(0, resumed.code, resumed.err + resumed.out);
-        assertTrue(resumed.out.contains("resuming") && resumed.out.contains("at step 3 of 5"), resumed.out);
+        assertEquals(0, resumed.code(), resumed.err() + resumed.out());
+        assertTrue(resumed.out().contains("resuming") && resumed.out().contains("at step 3 of 5"), resumed.out());
         assertEquals(5, new ObjectMapper().readTree(Files.readString(ckpt.resolve("trainer.json"))).path("step").asInt());
 
         // the run's checkpoint is an ordinary model folder for the other commands
         Result gen = run("generate", "--model", runDir.toString(), "--prompt", "the cat", "--max-new-tokens", "5", "--seed", "1", "--threads", "1");
-        assertEquals(0, gen.code, gen.err);
-        assertTrue(gen.out.startsWith("the cat"), gen.out);
+        assertEquals(0, gen.code(), gen.err());
+        assertTrue(gen.out().startsWith("the cat"), gen.out());
         try (CpuKernels k = new CpuKernels(1); XLstmLarge m = XLstmLarge.load(ckpt, k)) {
             assertEquals(256, m.vocabSize());
         }
@@ -110,29 +93,29 @@ class LargeFineTuneCliTest {
         Files.copy(fixture("bpe_small").resolve("tokenizer.json"), base.resolve("tokenizer.json"));
         Result r = run(args("train", "--resume", base.toString(), "--data", text(tmp).toString(), "--out", runDir.toString(),
                 "--steps", "2", "--sample-tokens", "4"));
-        assertEquals(0, r.code, r.err + r.out);
+        assertEquals(0, r.code(), r.err() + r.out());
         Path ckpt = runDir.resolve(Checkpoints.DIR);
         assertArrayEquals(Files.readAllBytes(base.resolve("tokenizer.json")), Files.readAllBytes(ckpt.resolve("tokenizer.json")));
         assertTrue(Files.readString(ckpt.resolve("trainer.json")).contains("tokenizer:"), "trained on BPE ids");
         Result resumed = run("train", "--resume", runDir.toString(), "--steps", "3", "--sample-tokens", "0", "--threads", "1");
-        assertEquals(0, resumed.code, resumed.err + resumed.out);
+        assertEquals(0, resumed.code(), resumed.err() + resumed.out());
     }
 
     @Test void oneLineErrors(@TempDir Path tmp) throws Exception {
         Path data = text(tmp), hf = fixture("hf_tiny");
         Result noData = run("train", "--resume", hf.toString(), "--out", tmp.resolve("r1").toString());
-        assertEquals(2, noData.code);
-        assertTrue(noData.err.contains("needs --data"), noData.err);
+        assertEquals(2, noData.code());
+        assertTrue(noData.err().contains("needs --data"), noData.err());
         Result noOut = run("train", "--resume", hf.toString(), "--data", data.toString());
-        assertEquals(2, noOut.code);
-        assertTrue(noOut.err.contains("needs --out"), noOut.err);
+        assertEquals(2, noOut.code());
+        assertTrue(noOut.err().contains("needs --out"), noOut.err());
         Result vocab = run("train", "--resume", hf.toString(), "--data", data.toString(), "--out", tmp.resolve("r2").toString());
-        assertEquals(2, vocab.code);
-        assertTrue(vocab.err.contains("vocabulary of 97") && vocab.err.contains("--tokenizer"), vocab.err);
-        assertEquals(1, vocab.err.strip().lines().count(), vocab.err);
+        assertEquals(2, vocab.code());
+        assertTrue(vocab.err().contains("vocabulary of 97") && vocab.err().contains("--tokenizer"), vocab.err());
+        assertEquals(1, vocab.err().strip().lines().count(), vocab.err());
         Result big = run("train", "--resume", hf.toString(), "--data", data.toString(), "--out", tmp.resolve("r3").toString(),
                 "--tokenizer", fixture("bpe_small").resolve("tokenizer.json").toString());
-        assertEquals(2, big.code);
-        assertTrue(big.err.contains("tokenizer.json: the tokenizer has 400 tokens") && big.err.contains("vocabulary is 97"), big.err);
+        assertEquals(2, big.code());
+        assertTrue(big.err().contains("tokenizer.json: the tokenizer has 400 tokens") && big.err().contains("vocabulary is 97"), big.err());
     }
 }

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.xlstm4j.Fixtures;
 import org.xlstm4j.infer.Generator;
 import org.xlstm4j.infer.Sampler;
 import org.xlstm4j.io.SafetensorsFile;
@@ -14,7 +15,6 @@ import org.xlstm4j.model.LanguageModel;
 import org.xlstm4j.model.Models;
 import org.xlstm4j.tensor.CpuKernels;
 
-import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.Arrays;
 
@@ -37,31 +37,11 @@ class LargeParityTest {
 
     @AfterAll static void tearDown() { kernels.close(); }
 
-    static Path fixture(String name) {
-        try {
-            return Path.of(LargeParityTest.class.getResource("/fixtures/" + name).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
+    static Path fixture(String name) { return Fixtures.fixture(name); }
 
-    /** max |a − b| / max |b| over the first want.length values. */
-    static double relErr(float[] got, float[] want) {
-        assertTrue(got.length >= want.length, "got " + got.length + " values, want " + want.length);
-        double maxErr = 0, maxRef = 0;
-        for (int i = 0; i < want.length; i++) {
-            assertTrue(Float.isFinite(got[i]), "non-finite value at " + i);
-            maxErr = Math.max(maxErr, Math.abs(got[i] - want[i]));
-            maxRef = Math.max(maxRef, Math.abs(want[i]));
-        }
-        return maxErr / Math.max(maxRef, 1e-30);
-    }
+    static double relErr(float[] got, float[] want) { return Fixtures.relErr(got, want); }
 
-    static int[] ints(long[] a) {
-        int[] r = new int[a.length];
-        for (int i = 0; i < a.length; i++) r[i] = Math.toIntExact(a[i]);
-        return r;
-    }
+    static int[] ints(long[] a) { return Fixtures.ints(a); }
 
     @ParameterizedTest
     @ValueSource(strings = {"hf_tiny", "hf_tiny_bf16", "hf_tiny_bf16_sharded"})

@@ -2,12 +2,12 @@ package org.xlstm4j.model;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.xlstm4j.Fixtures;
 import org.xlstm4j.blocks.MLstmLayer;
 import org.xlstm4j.io.SafetensorsFile;
 import org.xlstm4j.tensor.CpuKernels;
 import org.xlstm4j.tensor.Kernels;
 
-import java.net.URISyntaxException;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -17,31 +17,15 @@ import static org.junit.jupiter.api.Assertions.*;
  * logits (parallel and chunkwise mLSTM), token-by-token step logits, the loss and every parameter gradient.
  */
 class PaperParityTest {
-    static Path fixture(String name) {
-        try {
-            return Path.of(PaperParityTest.class.getResource("/fixtures/" + name).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
+    static Path fixture(String name) { return Fixtures.fixture(name); }
 
-    /** max |a − b| / max |b|: the fixtures README's relative error. */
+    /** max |a − b| / max |b| with equal lengths: the fixtures README's relative error. */
     static double relErr(float[] got, float[] want) {
         assertEquals(want.length, got.length, "length");
-        double maxErr = 0, maxRef = 0;
-        for (int i = 0; i < want.length; i++) {
-            assertTrue(Float.isFinite(got[i]), "non-finite value at " + i);
-            maxErr = Math.max(maxErr, Math.abs(got[i] - want[i]));
-            maxRef = Math.max(maxRef, Math.abs(want[i]));
-        }
-        return maxErr / Math.max(maxRef, 1e-30);
+        return Fixtures.relErr(got, want);
     }
 
-    static int[] ints(long[] a) {
-        int[] r = new int[a.length];
-        for (int i = 0; i < a.length; i++) r[i] = Math.toIntExact(a[i]);
-        return r;
-    }
+    static int[] ints(long[] a) { return Fixtures.ints(a); }
 
     @ParameterizedTest
     @ValueSource(strings = {"paper_m", "paper_s", "paper_mix"})
