@@ -35,13 +35,13 @@ public final class MLstmLayer {
     /** Which formulation the cell uses for multi-token forwards (the step form is used for single tokens with state). */
     public enum Form { PARALLEL, CHUNKWISE }
 
-    final int E, I, NH, DH, K;
-    final Linear projUp, igate, fgate, projDown;
-    final HeadwiseLinear qProj, kProj, vProj;
-    final CausalConv1d conv;  // null when conv1d_kernel_size == 0
-    final MLstmCell cell;
-    final MultiHeadLayerNorm outnorm;
-    final Param learnableSkip;
+    public final int E, I, NH, DH, K;
+    public final Linear projUp, igate, fgate, projDown;
+    public final HeadwiseLinear qProj, kProj, vProj;
+    public final CausalConv1d conv;  // null when conv1d_kernel_size == 0
+    public final MLstmCell cell;
+    public final MultiHeadLayerNorm outnorm;
+    public final Param learnableSkip;
     Form form = Form.CHUNKWISE;
     /** {@link #setForm} chunk size that picks the chunk from the sequence length and head size ({@link #chunkFor}). */
     public static final int AUTO_CHUNK = 0;
@@ -139,7 +139,7 @@ public final class MLstmLayer {
      * (forward and backward) plus 12·DH² across chunk borders, so one chunk is cheaper while T − L &lt; 1.7·DH; memory
      * stays linear in T because long sequences use chunks of 64.
      */
-    int chunkFor(int T) {
+    public int chunkFor(int T) {
         if (chunkSize != AUTO_CHUNK) return chunkSize;
         return T <= 64 + 3 * DH / 2 ? T : 64;
     }
@@ -335,6 +335,15 @@ public final class MLstmLayer {
      * reading q, k and v in place.
      */
     private void gatesForward(int r0, int r1) {
+        gates(q, k, v, igate, fgate, gi, gf, r0, r1, I, NH);
+    }
+
+    /**
+     * gi[r, o] = b_i[o] + W_i[o]·[q_r | k_r | v_r] and the same for gf over rows [r0, r1) (spec §4.1 step 4): q, k, v
+     * [rows, I] read in place, gates [rows, NH]; four outputs at a time.
+     */
+    public static void gates(float[] q, float[] k, float[] v, Linear igate, Linear fgate, float[] gi, float[] gf,
+                             int r0, int r1, int I, int NH) {
         final int I3 = 3 * I;
         for (int g = 0; g < 2; g++) {
             float[] W = g == 0 ? igate.weight.data : fgate.weight.data, bias = g == 0 ? igate.bias.data : fgate.bias.data;

@@ -19,11 +19,11 @@ import java.util.List;
  * {@code fgate} produces the input-gate pre-activation and {@code igate} the forget-gate one (spec §2.4 step 3).
  */
 public final class SLstmLayer {
-    final int E, NH, DH, K;
-    final CausalConv1d conv; // null when conv1d_kernel_size == 0
-    final HeadwiseLinear fgate, igate, zgate, ogate;
-    final SLstmCell cell;
-    final MultiHeadLayerNorm groupNorm;
+    public final int E, NH, DH, K;
+    public final CausalConv1d conv; // null when conv1d_kernel_size == 0
+    public final HeadwiseLinear fgate, igate, zgate, ogate;
+    public final SLstmCell cell;
+    public final MultiHeadLayerNorm groupNorm;
 
     private float[] xconv, xc, gates, gIn, gForget, gZ, gO, h;
     private float[] dH, dGates, dGIn, dGForget, dGZ, dGO, dXc, dXconv;

@@ -3,6 +3,7 @@ package org.xlstm4j.cli;
 import org.xlstm4j.UserError;
 import org.xlstm4j.cuda.Cuda;
 import org.xlstm4j.cuda.CudaLargeOps;
+import org.xlstm4j.cuda.CudaXLstmOps;
 import org.xlstm4j.model.LanguageModel;
 import org.xlstm4j.model.Models;
 import org.xlstm4j.tensor.Kernels;
@@ -15,9 +16,9 @@ final class Devices {
     private Devices() {}
 
     /**
-     * Loads a checkpoint folder on {@code device}: "cpu" (any architecture) or "cuda" (xLSTM-Large checkpoints; weights
-     * in their stored dtype, or widened to fp32 with {@code precision} "fp32"). Errors are one line: an unknown device,
-     * no GPU or driver, an architecture the GPU path does not run yet.
+     * Loads a checkpoint folder on {@code device}: "cpu" or "cuda" (any architecture: xLSTM-Large weights in their
+     * stored dtype, or widened to fp32 with {@code precision} "fp32"; the paper architecture in fp32). Errors are one
+     * line: an unknown device or precision, no GPU or driver.
      */
     static LanguageModel load(Path dir, String device, String precision, Kernels kernels) {
         switch (device.toLowerCase()) {
@@ -26,11 +27,10 @@ final class Devices {
             }
             case "cuda", "gpu" -> {
                 if (!Files.isDirectory(dir)) throw new UserError(dir + ": not a checkpoint folder");
-                if (Models.kind(dir) == Models.Kind.PAPER)
-                    throw new UserError(dir + ": the paper architecture (mLSTM/sLSTM blocks) is not yet supported on cuda; use --device cpu");
                 CudaLargeOps.Precision p = CudaLargeOps.Precision.parse(precision);
+                boolean paper = Models.kind(dir) == Models.Kind.PAPER;
                 if (!Cuda.available()) throw new UserError("--device cuda: CUDA is not available: " + Cuda.unavailableReason());
-                return CudaLargeOps.load(dir, p);
+                return paper ? CudaXLstmOps.load(dir) : CudaLargeOps.load(dir, p);
             }
             default -> throw new UserError("--device must be cpu or cuda, got '" + device + "'");
         }

@@ -34,7 +34,7 @@ public final class ForwardCommand implements Callable<Integer> {
     int chunkSize;
     @Option(names = "--threads", description = "worker threads (default: all cores)")
     Integer threads;
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (xLSTM-Large checkpoints on the GPU; default: ${DEFAULT-VALUE})")
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (both architectures on the GPU; default: ${DEFAULT-VALUE})")
     String device;
     @Option(names = "--precision", defaultValue = "stored", description = "with --device cuda: stored (matrices in the checkpoint's dtype, bf16 GEMMs for bf16 weights) or fp32 (default: ${DEFAULT-VALUE})")
     String precision;

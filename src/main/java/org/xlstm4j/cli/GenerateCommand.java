@@ -38,7 +38,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--input", paramLabel = "FILE", description = "safetensors file with input.idx (I64 [B,T]) prompts") Path input;
     @Option(names = "--out", paramLabel = "FILE", description = "with --input: where to write output.greedy_ids") Path out;
     @Option(names = "--threads", description = "worker threads (default: all cores)") Integer threads;
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (xLSTM-Large checkpoints on the GPU; default: ${DEFAULT-VALUE})") String device;
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (both architectures on the GPU; default: ${DEFAULT-VALUE})") String device;
     @Option(names = "--precision", defaultValue = "stored", description = "with --device cuda: stored (matrices in the checkpoint's dtype) or fp32 (default: ${DEFAULT-VALUE})") String precision;
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json for text prompts (default: the checkpoint's tokenizer.json if present, else bytes)") Path tokenizer;
     @Option(names = "--load-state", paramLabel = "FILE", description = "continue from a recurrent state saved by --save-state (the prompt is read after it)") Path loadState;

@@ -39,6 +39,8 @@ public final class GatedFFN {
 
     public int hidden() { return hidden; }
 
+    public Act act() { return act; }
+
     public Linear projUp() { return projUp; }
 
     public Linear projDown() { return projDown; }

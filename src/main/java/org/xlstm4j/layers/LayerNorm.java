@@ -30,6 +30,11 @@ public final class LayerNorm {
 
     public int dim() { return dim; }
 
+    public float eps() { return eps; }
+
+    /** Whether the scale is stored as an offset from 1 (y·(1 + w), the official residual weight). */
+    public boolean offsetScale() { return offsetScale; }
+
     /** The parameters: weight, then bias if present. */
     public List<Param> params() { return bias == null ? List.of(weight) : List.of(weight, bias); }
 

@@ -30,6 +30,11 @@ public final class MultiHeadLayerNorm {
 
     public int headDim() { return headDim; }
 
+    public float eps() { return eps; }
+
+    /** Whether the scale is stored as an offset from 1 (y·(1 + w), the official residual weight). */
+    public boolean offsetScale() { return offsetScale; }
+
     public List<Param> params() { return List.of(weight); }
 
     /** y[rows, ·] = the norm of x (spec §1). Keeps a reference to x for {@link #backward}. */

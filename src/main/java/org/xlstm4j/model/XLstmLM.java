@@ -79,6 +79,18 @@ public final class XLstmLM implements LanguageModel {
 
     public Kernels kernels() { return kernels; }
 
+    /** The token embedding table [V, E]. */
+    public Param embeddingWeight() { return embedding.weight; }
+
+    /** The block stack in order (read-only view; {@link MLstmBlock} or {@link SLstmBlock}). */
+    public List<Block> blocks() { return List.of(blocks); }
+
+    /** The post-blocks LayerNorm, or null when the config has none. */
+    public LayerNorm postNorm() { return postNorm; }
+
+    /** The LM head [V, E] (the embedding table when the weights are tied). */
+    public Param headWeight() { return headWeight; }
+
     @Override public int vocabSize() { return config.vocabSize; }
 
     public long parameterCount() {

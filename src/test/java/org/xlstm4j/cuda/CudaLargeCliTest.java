@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * {@code --device cuda} of {@code xlstm forward} / {@code generate}: one clear line and a non-zero exit without a GPU
- * or for the paper architecture (these run everywhere); on a GPU the commands reproduce the hf_tiny fixture.
+ * (these run everywhere); on a GPU the commands reproduce the hf_tiny and paper fixtures.
  */
 class CudaLargeCliTest {
     /** Runs the CLI with stderr captured: {exit code, stderr}. */
@@ -35,14 +35,31 @@ class CudaLargeCliTest {
         }
     }
 
-    @Test void paperArchitectureIsNotYetSupportedOnCuda(@TempDir Path tmp) {
+    @Test void paperArchitectureWithoutAGpuIsOneLine(@TempDir Path tmp) {
+        assumeFalse(Cuda.available(), "a GPU is present");
         Path dir = CudaLargeTest.fixture("paper_s");
         Object[] r = run("forward", "--model", dir.toString(), "--input", dir.resolve("io.safetensors").toString(),
                 "--out", tmp.resolve("o.safetensors").toString(), "--device", "cuda");
         String err = (String) r[1];
         assertEquals(2, r[0]);
-        assertTrue(err.contains("not yet supported on cuda"), err);
+        assertTrue(err.contains("CUDA is not available"), err);
         assertEquals(1, err.strip().lines().count(), err);
+    }
+
+    @Test void paperArchitectureForwardOnTheGpu(@TempDir Path tmp) {
+        assumeTrue(Cuda.available(), () -> "no CUDA GPU: " + Cuda.unavailableReason());
+        for (String name : new String[]{"paper_m", "paper_s", "paper_mix"}) {
+            Path dir = CudaLargeTest.fixture(name), io = dir.resolve("io.safetensors"), fw = tmp.resolve(name + ".safetensors");
+            assertEquals(0, Main.run("forward", "--model", dir.toString(), "--input", io.toString(), "--out", fw.toString(),
+                    "--device", "cuda"));
+            try (SafetensorsFile want = SafetensorsFile.open(io); SafetensorsFile got = SafetensorsFile.open(fw)) {
+                double e = CudaLargeTest.relErr(got.floats("output.logits"), want.floats("output.logits"));
+                double s = CudaLargeTest.relErr(got.floats("output.step_logits"), want.floats("output.step_logits"));
+                System.out.printf("cli cuda %s: logits %.2e, step logits %.2e%n", name, e, s);
+                assertTrue(e < 1e-4, name + " logits " + e);
+                assertTrue(s < 1e-4, name + " step logits " + s);
+            }
+        }
     }
 
     @Test void withoutAGpuDeviceCudaIsOneLine(@TempDir Path tmp) {

@@ -1,0 +1,331 @@
+package org.xlstm4j.cuda;
+
+import org.xlstm4j.UserError;
+import org.xlstm4j.blocks.Block;
+import org.xlstm4j.blocks.BlockState;
+import org.xlstm4j.blocks.MLstmBlock;
+import org.xlstm4j.blocks.MLstmLayer;
+import org.xlstm4j.blocks.SLstmBlock;
+import org.xlstm4j.blocks.SLstmLayer;
+import org.xlstm4j.layers.CausalConv1d;
+import org.xlstm4j.layers.HeadwiseLinear;
+import org.xlstm4j.layers.LayerNorm;
+import org.xlstm4j.layers.Linear;
+import org.xlstm4j.layers.MultiHeadLayerNorm;
+import org.xlstm4j.model.Checkpoint;
+import org.xlstm4j.model.LMState;
+import org.xlstm4j.model.Param;
+import org.xlstm4j.model.XLstmInference;
+import org.xlstm4j.model.XLstmLM;
+import org.xlstm4j.model.XLstmOps;
+import org.xlstm4j.tensor.ScalarKernels;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * {@link XLstmOps} on a GPU for the paper architecture, in fp32 throughout (the paper checkpoints are fp32): cuBLAS
+ * SGEMM for the projections, the mLSTM cell on {@link CudaMLstm}'s chunkwise and step kernels, the sLSTM cell as
+ * {@link CudaSLstm}'s fused kernel (one launch over the whole sequence, R on chip), and small kernels of
+ * {@code paper.cu} for norms, headwise projections, the causal conv, gates and the element-wise steps. Parameters
+ * are uploaded once ({@link #prepare}); states live on the device ({@link CudaXLstmState}). All work is queued on one
+ * stream; a forward waits only when it copies the logits back.
+ */
+public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
+    private static final int THREADS = 256;
+    /** The chunk size of the chunkwise mLSTM form on the GPU (the kernels' largest). */
+    private static final int CHUNK = CudaMLstm.MAX_CHUNK;
+
+    private final CudaDevice device;
+    private final CudaModule mod;
+    private final CudaStream stream;
+    private final CuBlas blas;
+    private final Map<Param, DeviceBuffer> params = new IdentityHashMap<>();
+    private final Map<String, DeviceBuffer> slices = new HashMap<>();
+    private final Map<MLstmLayer, CudaMLstm> mlstmCells = new IdentityHashMap<>();
+    private final Map<SLstmLayer, CudaSLstm> slstmCells = new IdentityHashMap<>();
+    private final Map<SLstmLayer, DeviceBuffer> recurrent = new IdentityHashMap<>();
+    private final List<CudaXLstmState> states = new ArrayList<>();
+    private final List<DeviceBuffer> owned = new ArrayList<>();
+    private final Arena hostArena = Arena.ofShared();
+    private MemorySegment idsHost = MemorySegment.NULL;
+    private DeviceBuffer ids, qh, kh, vh, hh, gih, gfh, logits;
+    private MemorySegment logitsHost = MemorySegment.NULL;
+
+    public CudaXLstmOps(CudaDevice device) {
+        this.device = device;
+        device.makeCurrent();
+        this.mod = device.module("paper.cu");
+        this.stream = device.newStream();
+        try {
+            this.blas = device.newCuBlas();
+            blas.setStream(stream);
+        } catch (RuntimeException | Error e) {
+            stream.close();
+            throw e;
+        }
+    }
+
+    /** Loads a paper checkpoint folder onto device 0 (CUDA must be available: see {@link Cuda#available()}). */
+    public static XLstmInference<DeviceBuffer> load(Path dir) {
+        XLstmLM model = Checkpoint.load(dir, new ScalarKernels());
+        return new XLstmInference<>(model, new CudaXLstmOps(Cuda.device()));
+    }
+
+    /** Waits for all queued work (errors of that work surface here). */
+    public void synchronize() {
+        device.makeCurrent();
+        stream.synchronize();
+    }
+
+    @Override public String name() { return "cuda fp32 (" + device.name + ")"; }
+
+    // ---------------------------------------------------------------------------------------------- buffers, params
+
+    @Override public DeviceBuffer ensure(DeviceBuffer a, long n) {
+        long bytes = Math.max(4, n * 4);
+        if (a != null && a.bytes >= bytes) return a;
+        device.makeCurrent();
+        if (a != null) {
+            owned.remove(a);
+            stream.synchronize();                   // queued work may still read it
+            a.close();
+        }
+        DeviceBuffer b = device.allocate(bytes);
+        owned.add(b);
+        return b;
+    }
+
+    @Override public void prepare(Param p) {
+        if (params.containsKey(p)) return;
+        device.makeCurrent();
+        DeviceBuffer b = device.allocate((long) p.size() * 4);
+        b.copyFrom(p.data);
+        params.put(p, b);
+    }
+
+    private DeviceBuffer param(Param p) {
+        DeviceBuffer b = params.get(p);
+        if (b == null) {
+            prepare(p);
+            b = params.get(p);
+        }
+        return b;
+    }
+
+    /** Elements [from, from + n) of a parameter as a buffer of their own (uploaded on first use). */
+    private DeviceBuffer slice(Param p, long from, long n) {
+        if (from == 0 && n == p.size()) return param(p);
+        return slices.computeIfAbsent(p.name + "@" + from + "+" + n, k -> {
+            float[] part = new float[Math.toIntExact(n)];
+            System.arraycopy(p.data, Math.toIntExact(from), part, 0, part.length);
+            DeviceBuffer b = device.allocate(n * 4);
+            b.copyFrom(part);
+            return b;
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------- the ops
+
+    @Override public void setTokens(int[] idx, int rows) {
+        device.makeCurrent();
+        if (idsHost.byteSize() < rows * 4L) idsHost = hostArena.allocate(Math.max(64, rows * 8L), 16);
+        MemorySegment.copy(idx, 0, idsHost, JAVA_INT, 0, rows);
+        if (ids == null || ids.bytes < rows * 4L) {
+            if (ids != null) { stream.synchronize(); ids.close(); }
+            ids = device.allocate(Math.max(64, rows * 8L));
+        }
+        device.driver().memcpyHtoDAsync(ids.address(), idsHost, rows * 4L, stream.handle());
+    }
+
+    @Override public void embed(Param embedding, DeviceBuffer x, int rows) {
+        mod.kernel("p_embed").launch(stream, rows, 1, 1, THREADS, 1, 1, 0, ids, param(embedding), x, embedding.shape[1]);
+    }
+
+    @Override public void layerNorm(LayerNorm norm, DeviceBuffer x, DeviceBuffer y, int rows) {
+        groupNorm(x, y, rows, 1, norm.dim(), norm.weight, norm.bias, norm.eps(), norm.offsetScale());
+    }
+
+    @Override public void multiHeadNorm(MultiHeadLayerNorm norm, DeviceBuffer x, DeviceBuffer y, int rows) {
+        groupNorm(x, y, rows, norm.numHeads(), norm.headDim(), norm.weight, null, norm.eps(), norm.offsetScale());
+    }
+
+    private void groupNorm(DeviceBuffer x, DeviceBuffer y, int rows, int groups, int gdim, Param w, Param b, float eps,
+                           boolean offset) {
+        int threads = Math.min(1024, Math.max(32, (gdim + 31) / 32 * 32));
+        mod.kernel("p_group_norm").launch(stream, rows * groups, 1, 1, threads, 1, 1, 0, x, param(w),
+                b == null ? null : param(b), y, gdim, eps, offset ? 1f : 0f, groups);
+    }
+
+    @Override public void linear(DeviceBuffer x, Param weight, Param bias, int r0, int out, int in, DeviceBuffer y, int rows) {
+        DeviceBuffer w = slice(weight, (long) r0 * in, (long) out * in);
+        blas.sgemmRowMajor(false, true, rows, out, in, 1f, x, in, w, in, 0f, y, out);
+        if (bias != null) launch1d("p_add_bias", (long) rows * out, y, slice(bias, r0, out), (long) rows * out, out);
+    }
+
+    @Override public void headwise(HeadwiseLinear layer, DeviceBuffer x, DeviceBuffer y, int rows) {
+        int nh = layer.numHeads();
+        launch1d("p_headwise", (long) rows * layer.out(), x, param(layer.weight), layer.bias == null ? null : param(layer.bias),
+                y, (long) rows, nh, layer.in() / nh, layer.out() / nh);
+    }
+
+    @Override public void causalConv(CausalConv1d conv, DeviceBuffer x, DeviceBuffer y, int B, int T, BlockState state) {
+        CudaXLstmState s = state(state);
+        int C = conv.channels(), K = conv.kernelSize();
+        launch1d("p_causal_conv", (long) B * T * C, x, param(conv.weight), conv.bias == null ? null : param(conv.bias), y,
+                s.conv, B, T, C, K);
+        launch1d("p_conv_state", (long) B * C, x, s.conv, B, T, C, K);
+    }
+
+    @Override public void silu(DeviceBuffer x, DeviceBuffer y, long n) {
+        launch1d("p_silu", n, x, y, n);
+    }
+
+    @Override public void mlstmGates(Linear igate, Linear fgate, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
+                                     DeviceBuffer gi, DeviceBuffer gf, int rows, int I, int NH) {
+        long warps = (long) rows * 2 * NH;
+        int blocks = Math.toIntExact((warps * 32 + THREADS - 1) / THREADS);
+        mod.kernel("p_mlstm_gates").launch(stream, blocks, 1, 1, THREADS, 1, 1, 0, q, k, v, param(igate.weight),
+                param(igate.bias), param(fgate.weight), param(fgate.bias), gi, gf, (long) rows, I, NH);
+    }
+
+    @Override public void mlstmCell(MLstmLayer layer, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer gi,
+                                    DeviceBuffer gf, DeviceBuffer h, int B, int T, BlockState state) {
+        CudaXLstmState s = state(state);
+        CudaMLstm cell = mlstmCells.computeIfAbsent(layer,
+                l -> new CudaMLstm(device, l.NH, l.DH, l.DH, l.cell.eps));
+        if (T == 1) {                                       // rows [B, 1, NH, D] are heads [B, NH, 1, D]
+            cell.step(stream, DType.FP32, q, k, v, gi, gf, h, B, s.mlstm);
+            return;
+        }
+        long n = (long) B * T * layer.I, g = (long) B * T * layer.NH;
+        qh = ensure(qh, n); kh = ensure(kh, n); vh = ensure(vh, n); hh = ensure(hh, n);
+        gih = ensure(gih, g); gfh = ensure(gfh, g);
+        toHeads(q, qh, B, T, layer.NH, layer.DH);
+        toHeads(k, kh, B, T, layer.NH, layer.DH);
+        toHeads(v, vh, B, T, layer.NH, layer.DH);
+        toHeads(gi, gih, B, T, layer.NH, 1);
+        toHeads(gf, gfh, B, T, layer.NH, 1);
+        cell.forwardChunkwise(stream, DType.FP32, qh, kh, vh, gih, gfh, hh, B, T, CHUNK, s.mlstm);   // spec §3.4
+        launch1d("p_from_heads", n, hh, h, B, T, layer.NH, layer.DH);
+    }
+
+    private void toHeads(DeviceBuffer src, DeviceBuffer dst, int B, int T, int NH, int D) {
+        launch1d("p_to_heads", (long) B * T * NH * D, src, dst, B, T, NH, D);
+    }
+
+    @Override public void mlstmOutput(Param skip, DeviceBuffer hn, DeviceBuffer xc, DeviceBuffer z, DeviceBuffer out,
+                                      int rows, int I) {
+        long n = (long) rows * I;
+        launch1d("p_mlstm_output", n, hn, xc, z, param(skip), out, n, I);
+    }
+
+    @Override public void interleaveGates(DeviceBuffer i, DeviceBuffer f, DeviceBuffer z, DeviceBuffer o,
+                                          DeviceBuffer gates, int rows, int E) {
+        launch1d("p_interleave", 4L * rows * E, i, f, z, o, gates, (long) rows, E);
+    }
+
+    @Override public void slstmCell(SLstmLayer layer, DeviceBuffer gates, DeviceBuffer h, int B, int T, BlockState state) {
+        CudaXLstmState s = state(state);
+        CudaSLstm cell = slstmCells.computeIfAbsent(layer, l -> new CudaSLstm(device, l.NH, l.DH));
+        DeviceBuffer R = recurrent.computeIfAbsent(layer,
+                l -> CudaSLstm.uploadRecurrentKernel(device, l.cell.recurrentKernel().data, l.NH, l.DH, DType.FP32));
+        cell.forward(stream, DType.FP32, gates, R, param(layer.cell.bias()), h, B, T, s.slstm);   // spec §2.1
+    }
+
+    @Override public void gatedAct(DeviceBuffer up, DeviceBuffer h, int rows, int P, boolean gelu) {
+        launch1d("p_gated_act", (long) rows * P, up, h, (long) rows, P, gelu ? 1 : 0);
+    }
+
+    @Override public void add(DeviceBuffer src, DeviceBuffer dst, long n) {
+        launch1d("p_add", n, src, dst, n);
+    }
+
+    @Override public void sum(DeviceBuffer a, DeviceBuffer b, DeviceBuffer y, long n) {
+        launch1d("p_sum", n, a, b, y, n);
+    }
+
+    @Override public void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
+        launch1d("p_copy", n, src, dst, n);
+    }
+
+    @Override public void head(DeviceBuffer xn, Param weight, float[] host, int rows, int V, int E) {
+        long n = (long) rows * V;
+        logits = ensure(logits, n);
+        blas.sgemmRowMajor(false, true, rows, V, E, 1f, xn, E, param(weight), E, 0f, logits, V);
+        if (logitsHost.byteSize() < n * 4) logitsHost = hostArena.allocate(n * 4, 16);
+        device.driver().memcpyDtoHAsync(logitsHost, logits.address(), n * 4, stream.handle());
+        stream.synchronize();
+        MemorySegment.copy(logitsHost, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, host, 0, Math.toIntExact(n));
+    }
+
+    @Override public BlockState newState(Block block, int B) {
+        device.makeCurrent();
+        BlockState host = block.newState(B);
+        CudaXLstmState s;
+        if (block instanceof MLstmBlock mb) {
+            MLstmLayer l = mb.layer;
+            s = new CudaXLstmState(this, host, new DeviceMLstmState(device, B, l.NH, l.DH, l.DH), null,
+                    device.allocate(Math.max(4, (long) B * l.K * l.I * 4)));
+        } else {
+            SLstmLayer l = ((SLstmBlock) block).layer;
+            if (l.DH > CudaSLstm.MAX_DH_FP32)
+                throw new UserError("sLSTM head size " + l.DH + " exceeds the GPU kernel's fp32 limit " + CudaSLstm.MAX_DH_FP32
+                        + "; use --device cpu");
+            s = new CudaXLstmState(this, host, null, new CudaSLstm.State(device, B, l.E),
+                    device.allocate(Math.max(4, (long) B * l.K * l.E * 4)));
+        }
+        states.add(s);
+        return s;
+    }
+
+    private CudaXLstmState state(BlockState s) {
+        if (!(s instanceof CudaXLstmState c))
+            throw new IllegalArgumentException("CudaXLstmOps: the state was not made by this backend (use the model's newState)");
+        c.beforeDeviceUse();
+        return c;
+    }
+
+    @Override public void decodeStep(LMState s, int B, Runnable step) {
+        device.makeCurrent();
+        step.run();
+    }
+
+    private void launch1d(String kernel, long n, Object... args) {
+        if (n <= 0) return;
+        int grid = (int) Math.min((n + THREADS - 1) / THREADS, 1L << 20);
+        mod.kernel(kernel).launch(stream, grid, 1, 1, THREADS, 1, 1, 0, args);
+    }
+
+    @Override public void close() {
+        device.makeCurrent();
+        try {
+            stream.synchronize();
+        } finally {
+            for (CudaXLstmState s : states) s.close();
+            states.clear();
+            for (DeviceBuffer b : params.values()) b.close();
+            params.clear();
+            for (DeviceBuffer b : slices.values()) b.close();
+            slices.clear();
+            for (DeviceBuffer b : recurrent.values()) b.close();
+            recurrent.clear();
+            for (CudaMLstm c : mlstmCells.values()) c.close();
+            for (CudaSLstm c : slstmCells.values()) c.close();
+            for (DeviceBuffer b : owned) b.close();
+            owned.clear();
+            if (ids != null) ids.close();
+            blas.close();
+            stream.close();
+            hostArena.close();
+        }
+    }
+}
