@@ -52,6 +52,8 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     int runs;
     @Option(names = "--warmup", defaultValue = "8", description = "untimed tokens first (default: ${DEFAULT-VALUE})")
     int warmup;
+    @Option(names = "--device", defaultValue = "cpu", description = "with --preset: cpu or cuda (default: ${DEFAULT-VALUE})")
+    String device;
     @Option(names = "--threads", description = "threads (default: all cores)")
     Integer threads;
     @Option(names = "--bandwidth-mb", defaultValue = "2048", description = "buffer size of the bandwidth measurement in MiB (default: ${DEFAULT-VALUE})")
@@ -72,7 +74,8 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             BenchDecodePresetSupport.run(out, preset, t,
                     spec.commandLine().getParseResult().hasMatchedOption("--tokens") ? tokens : BenchDecodePresetSupport.TOKENS,
                     spec.commandLine().getParseResult().hasMatchedOption("--runs") ? runs : BenchDecodePresetSupport.RUNS,
-                    spec.commandLine().getParseResult().hasMatchedOption("--warmup") ? warmup : BenchDecodePresetSupport.WARMUP);
+                    spec.commandLine().getParseResult().hasMatchedOption("--warmup") ? warmup : BenchDecodePresetSupport.WARMUP,
+                    BenchDecodePresetSupport.WARMUP_SECONDS, device);
             return 0;
         }
         Path dir = create != null ? create(out) : model;

@@ -1,6 +1,11 @@
 package org.xlstm4j.cli;
 
+import org.xlstm4j.UserError;
+import org.xlstm4j.cuda.Cuda;
+import org.xlstm4j.cuda.CudaXLstmOps;
 import org.xlstm4j.model.LMState;
+import org.xlstm4j.model.LanguageModel;
+import org.xlstm4j.model.XLstmInference;
 import org.xlstm4j.model.XLstmConfig;
 import org.xlstm4j.model.XLstmInit;
 import org.xlstm4j.model.XLstmLM;
@@ -37,18 +42,36 @@ public final class BenchDecodePresetSupport {
 
     /** As {@link #run(PrintWriter, String, int, int, int, int)}; warm-up also lasts at least {@code warmupSeconds}. */
     public static double run(PrintWriter out, String preset, int threads, int tokens, int runs, int warmup, double warmupSeconds) {
+        return run(out, preset, threads, tokens, runs, warmup, warmupSeconds, "cpu");
+    }
+
+    /**
+     * As {@link #run(PrintWriter, String, int, int, int, int, double)} on {@code device}: "cpu" ({@link XLstmLM}) or
+     * "cuda" (the same weights through {@link XLstmInference} on {@link CudaXLstmOps}; timed with the decoding steps
+     * replayed from a CUDA graph, then again launched one by one, in the same run).
+     */
+    public static double run(PrintWriter out, String preset, int threads, int tokens, int runs, int warmup, double warmupSeconds,
+                             String device) {
+        boolean cuda = switch (device.toLowerCase()) {
+            case "cpu" -> false;
+            case "cuda", "gpu" -> true;
+            default -> throw new UserError("--device must be cpu or cuda, got '" + device + "'");
+        };
+        if (cuda && !Cuda.available()) throw new UserError("--device cuda: CUDA is not available: " + Cuda.unavailableReason());
         if (threads < 1 || tokens < 1 || runs < 1 || warmup < 0)
             throw new IllegalArgumentException("bench decode --preset: threads, tokens and runs must be at least 1, warm-up at least 0");
         BenchPreset p = BenchPreset.of(preset);
         XLstmConfig cfg = p.config(BenchPreset.SEQUENCE);
         try (CpuKernels kernels = new CpuKernels(threads)) {
-            XLstmLM model = new XLstmLM(cfg, kernels);
-            XLstmInit.apply(model, 1);
+            XLstmLM cpuModel = new XLstmLM(cfg, kernels);
+            XLstmInit.apply(cpuModel, 1);
+            CudaXLstmOps ops = cuda ? new CudaXLstmOps(Cuda.device()) : null;
+            LanguageModel model = cuda ? new XLstmInference<>(cpuModel, ops) : cpuModel;
             int V = cfg.vocabSize;
             LMState state = model.newState(1);
-            out.printf("decode %s: %d blocks, E %d, sLSTM at %s, %.3g parameters; batch 1, step mode from a state of %d floats; %d thread%s, %s%n",
-                    p.label, cfg.numBlocks, cfg.embeddingDim, java.util.Arrays.toString(cfg.slstmAt), (double) model.parameterCount(),
-                    state.size(), threads, threads == 1 ? "" : "s", BenchMatmulCommand.cpuModel());
+            out.printf("decode %s: %d blocks, E %d, sLSTM at %s, %.3g parameters; batch 1, step mode from a state of %d floats; %s%n",
+                    p.label, cfg.numBlocks, cfg.embeddingDim, java.util.Arrays.toString(cfg.slstmAt), (double) cpuModel.parameterCount(),
+                    state.size(), cuda ? ops.name() : threads + " thread" + (threads == 1 ? "" : "s") + ", " + BenchMatmulCommand.cpuModel());
             out.printf("  load average at start: %.2f%n", BenchStats.loadAverage());
             out.flush();
             Random rnd = new Random(1);
@@ -75,6 +98,18 @@ public final class BenchDecodePresetSupport {
                     med, BenchStats.min(tps), BenchStats.max(tps), runs, tokens, warmTokens, 1e3 / med);
             out.printf("  allocated %s per token (decoding thread)%n",
                     alloc < 0 ? "n/a" : String.format("%.1f bytes", (double) alloc / ((long) runs * tokens)));
+            if (cuda) {
+                ops.setUseGraphs(false);
+                double[] eager = new double[runs];
+                for (int r = 0; r < runs; r++) {
+                    long t0 = System.nanoTime();
+                    for (int i = 0; i < tokens; i++) tok[0] = argmax(model.step(tok, state), 0, V);
+                    eager[r] = tokens / ((System.nanoTime() - t0) * 1e-9);
+                }
+                out.printf("  above with CUDA graphs (%d replays); launched one by one: %.1f tokens/s median (min %.1f, max %.1f), %.3f ms/token%n",
+                        ops.graphReplays(), BenchStats.median(eager), BenchStats.min(eager), BenchStats.max(eager), 1e3 / BenchStats.median(eager));
+                ops.close();
+            }
             out.printf("  load average at end: %.2f%n", BenchStats.loadAverage());
             out.flush();
             return med;

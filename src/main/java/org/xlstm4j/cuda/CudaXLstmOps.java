@@ -37,7 +37,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * {@link CudaSLstm}'s fused kernel (one launch over the whole sequence, R on chip), and small kernels of
  * {@code paper.cu} for norms, headwise projections, the causal conv, gates and the element-wise steps. Parameters
  * are uploaded once ({@link #prepare}); states live on the device ({@link CudaXLstmState}). All work is queued on one
- * stream; a forward waits only when it copies the logits back.
+ * stream; a forward waits only when it copies the logits back. Decoding steps replay a captured CUDA graph
+ * ({@link #decodeStep}).
  */
 public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
     private static final int THREADS = 256;
@@ -59,6 +60,12 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
     private MemorySegment idsHost = MemorySegment.NULL;
     private DeviceBuffer ids, qh, kh, vh, hh, gih, gfh, logits;
     private MemorySegment logitsHost = MemorySegment.NULL;
+    // decoding graph: captured for one state and batch, valid while no buffer moved (generation)
+    private boolean useGraphs = true, capturing;
+    private CudaGraph graph;
+    private LMState graphState, warmState;
+    private int graphB, warmB;
+    private long generation, graphGen, warmGen = -1, graphReplays;
 
     public CudaXLstmOps(CudaDevice device) {
         this.device = device;
@@ -94,6 +101,7 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
         long bytes = Math.max(4, n * 4);
         if (a != null && a.bytes >= bytes) return a;
         device.makeCurrent();
+        if (capturing) throw new IllegalStateException("CudaXLstmOps: buffer growth during a graph capture");
         if (a != null) {
             owned.remove(a);
             stream.synchronize();                   // queued work may still read it
@@ -101,12 +109,15 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
         }
         DeviceBuffer b = device.allocate(bytes);
         owned.add(b);
+        generation++;
         return b;
     }
 
     @Override public void prepare(Param p) {
         if (params.containsKey(p)) return;
+        if (capturing) throw new IllegalStateException("CudaXLstmOps: parameter first used during a graph capture");
         device.makeCurrent();
+        generation++;
         DeviceBuffer b = device.allocate((long) p.size() * 4);
         b.copyFrom(p.data);
         params.put(p, b);
@@ -125,6 +136,8 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
     private DeviceBuffer slice(Param p, long from, long n) {
         if (from == 0 && n == p.size()) return param(p);
         return slices.computeIfAbsent(p.name + "@" + from + "+" + n, k -> {
+            if (capturing) throw new IllegalStateException("CudaXLstmOps: parameter first used during a graph capture");
+            generation++;
             float[] part = new float[Math.toIntExact(n)];
             System.arraycopy(p.data, Math.toIntExact(from), part, 0, part.length);
             DeviceBuffer b = device.allocate(n * 4);
@@ -142,6 +155,7 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
         if (ids == null || ids.bytes < rows * 4L) {
             if (ids != null) { stream.synchronize(); ids.close(); }
             ids = device.allocate(Math.max(64, rows * 8L));
+            generation++;
         }
         device.driver().memcpyHtoDAsync(ids.address(), idsHost, rows * 4L, stream.handle());
     }
@@ -203,7 +217,13 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
         CudaMLstm cell = mlstmCells.computeIfAbsent(layer,
                 l -> new CudaMLstm(device, l.NH, l.DH, l.DH, l.cell.eps));
         if (T == 1) {                                       // rows [B, 1, NH, D] are heads [B, NH, 1, D]
-            cell.step(stream, DType.FP32, q, k, v, gi, gf, h, B, s.mlstm);
+            DeviceMLstmState d = s.mlstm;
+            cell.step(stream, DType.FP32, q, k, v, gi, gf, h, B, d);
+            // the step wrote n, m into the other buffers: copy them back and keep the current ones, so that every step
+            // reads and writes the same buffers (what a captured graph replays)
+            copy(d.n(), d.nOther(), d.n().bytes / 4);
+            copy(d.m(), d.mOther(), d.m().bytes / 4);
+            d.flip();
             return;
         }
         long n = (long) B * T * layer.I, g = (long) B * T * layer.NH;
@@ -258,9 +278,12 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
     }
 
     @Override public void head(DeviceBuffer xn, Param weight, float[] host, int rows, int V, int E) {
-        long n = (long) rows * V;
-        logits = ensure(logits, n);
+        logits = ensure(logits, (long) rows * V);
         blas.sgemmRowMajor(false, true, rows, V, E, 1f, xn, E, param(weight), E, 0f, logits, V);
+    }
+
+    @Override public void readLogits(float[] host, int rows, int V) {
+        long n = (long) rows * V;
         if (logitsHost.byteSize() < n * 4) logitsHost = hostArena.allocate(n * 4, 16);
         device.driver().memcpyDtoHAsync(logitsHost, logits.address(), n * 4, stream.handle());
         stream.synchronize();
@@ -294,9 +317,76 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
         return c;
     }
 
+    // ---------------------------------------------------------------------------------------------- decoding graph
+
+    /** Whether decoding steps are captured into a CUDA graph (default true). */
+    public void setUseGraphs(boolean on) {
+        useGraphs = on;
+        if (!on) dropGraph();
+    }
+
+    /** How many decoding steps were replays of a captured graph. */
+    public long graphReplays() { return graphReplays; }
+
+    /**
+     * The first step for a state and batch runs eagerly (it allocates and uploads what the step needs), the second is
+     * captured into a graph, and later ones replay it: every step reads and writes the same buffers (tokens, activations,
+     * the states' device buffers in place), so only the token upload and the logits copy happen outside the graph.
+     */
     @Override public void decodeStep(LMState s, int B, Runnable step) {
         device.makeCurrent();
+        if (!useGraphs) {
+            step.run();
+            return;
+        }
+        if (graph != null && graphState == s && graphB == B && graphGen == generation) {
+            for (var bs : s.blocks) state(bs);                 // uploads what the host may have changed
+            graph.launch(stream);
+            graphReplays++;
+            return;
+        }
+        if (warmState == s && warmB == B && warmGen == generation) {
+            dropGraph();
+            for (var bs : s.blocks) state(bs);
+            long gen = generation;
+            CudaGraph g;
+            capturing = true;
+            try {
+                g = CudaGraph.capture(device, stream, step);
+            } catch (CudaException | IllegalStateException e) {
+                useGraphs = false;                              // eager from now on
+                System.err.println("note: CUDA graph capture failed, decoding without graphs: " + e.getMessage());
+                capturing = false;
+                step.run();
+                return;
+            } finally {
+                capturing = false;
+            }
+            if (generation != gen) {
+                g.close();
+                throw new IllegalStateException("CudaXLstmOps: buffers changed during the graph capture");
+            }
+            graph = g;
+            graphState = s;
+            graphB = B;
+            graphGen = generation;
+            graph.launch(stream);                               // nothing ran during the capture
+            graphReplays++;
+            return;
+        }
         step.run();
+        warmState = s;
+        warmB = B;
+        warmGen = generation;
+    }
+
+    private void dropGraph() {
+        if (graph != null) {
+            stream.synchronize();
+            graph.close();
+        }
+        graph = null;
+        graphState = null;
     }
 
     private void launch1d(String kernel, long n, Object... args) {
@@ -310,6 +400,7 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
         try {
             stream.synchronize();
         } finally {
+            dropGraph();
             for (CudaXLstmState s : states) s.close();
             states.clear();
             for (DeviceBuffer b : params.values()) b.close();

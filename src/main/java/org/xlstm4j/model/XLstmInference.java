@@ -94,6 +94,7 @@ public final class XLstmInference<A> implements LanguageModel, AutoCloseable {
         } else {
             blocksAndHead(B, T, s);
         }
+        ops.readLogits(logits, B * T, V);
         return logits;
     }
 

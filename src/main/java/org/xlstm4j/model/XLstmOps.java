@@ -77,8 +77,11 @@ public interface XLstmOps<A> extends AutoCloseable {
     /** dst[0 .. n) = src[0 .. n). */
     void copy(A src, A dst, long n);
 
-    /** logits[rows, V] (host) = xn[rows, E]·Wᵀ. */
+    /** logits[rows, V] = xn[rows, E]·Wᵀ, into the host array here or kept until {@link #readLogits}. */
     void head(A xn, Param weight, float[] logits, int rows, int V, int E);
+
+    /** After a forward or decoding step: the logits that {@link #head} kept are now in {@code logits}. */
+    default void readLogits(float[] logits, int rows, int V) {}
 
     /** A zero state of one block for B sequences, of the type this backend's cell and conv operations take. */
     BlockState newState(Block block, int B);

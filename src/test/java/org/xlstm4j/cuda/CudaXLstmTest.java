@@ -53,7 +53,9 @@ class CudaXLstmTest {
                 int[] idx = Fixtures.ints(io.longs("input.idx"));
                 double err = Fixtures.relErr(model.forward(idx, B, T, null).clone(), io.floats("output.logits"));
                 double errStep = Fixtures.relErr(model.stepSequence(idx, B, T, null), io.floats("output.step_logits"));
-                System.out.printf("cuda %s: logits rel err %.2e, step logits %.2e%n", name, err, errStep);
+                long replays = ((CudaXLstmOps) model.ops()).graphReplays();
+                System.out.printf("cuda %s: logits rel err %.2e, step logits %.2e (graph replays %d)%n", name, err, errStep, replays);
+                assertTrue(replays > 0, "decoding steps were not replayed from a CUDA graph");
                 assertTrue(err < FP32_TOL, name + " logits rel err " + err);
                 assertTrue(errStep < FP32_TOL, name + " step logits rel err " + errStep);
             }
