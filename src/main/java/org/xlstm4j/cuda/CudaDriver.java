@@ -178,7 +178,13 @@ public final class CudaDriver {
     }
 
     public void contextSetCurrent(MemorySegment ctx) {
-        check(NativeFunctions.call(cuCtxSetCurrent, "cuCtxSetCurrent", ctx), "cuCtxSetCurrent");
+        int r;
+        try {
+            r = (int) cuCtxSetCurrent.invokeExact(ctx);
+        } catch (Throwable t) {
+            throw NativeFunctions.failed("cuCtxSetCurrent", t);
+        }
+        check(r, "cuCtxSetCurrent");
     }
 
     public void contextSynchronize() {
@@ -212,11 +218,23 @@ public final class CudaDriver {
 
     /** Asynchronous host-to-device copy on {@code stream}; {@code src} must stay valid until the stream reaches it. */
     public void memcpyHtoDAsync(long dst, MemorySegment src, long bytes, MemorySegment stream) {
-        check(NativeFunctions.call(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", dst, src, bytes, stream), "cuMemcpyHtoDAsync_v2");
+        int r;
+        try {                                           // exact invocation: no boxing, nothing allocated per call
+            r = (int) cuMemcpyHtoDAsync.invokeExact(dst, src, bytes, stream);
+        } catch (Throwable t) {
+            throw NativeFunctions.failed("cuMemcpyHtoDAsync_v2", t);
+        }
+        check(r, "cuMemcpyHtoDAsync_v2");
     }
 
     public void memcpyDtoHAsync(MemorySegment dst, long src, long bytes, MemorySegment stream) {
-        check(NativeFunctions.call(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", dst, src, bytes, stream), "cuMemcpyDtoHAsync_v2");
+        int r;
+        try {
+            r = (int) cuMemcpyDtoHAsync.invokeExact(dst, src, bytes, stream);
+        } catch (Throwable t) {
+            throw NativeFunctions.failed("cuMemcpyDtoHAsync_v2", t);
+        }
+        check(r, "cuMemcpyDtoHAsync_v2");
     }
 
     public void memcpyDtoDAsync(long dst, long src, long bytes, MemorySegment stream) {
@@ -280,7 +298,13 @@ public final class CudaDriver {
     }
 
     public void streamSynchronize(MemorySegment stream) {
-        check(NativeFunctions.call(cuStreamSynchronize, "cuStreamSynchronize", stream), "cuStreamSynchronize");
+        int r;
+        try {
+            r = (int) cuStreamSynchronize.invokeExact(stream);
+        } catch (Throwable t) {
+            throw NativeFunctions.failed("cuStreamSynchronize", t);
+        }
+        check(r, "cuStreamSynchronize");
     }
 
     public void streamDestroy(MemorySegment stream) {
@@ -335,7 +359,14 @@ public final class CudaDriver {
     }
 
     public void graphLaunch(MemorySegment graphExec, MemorySegment stream) {
-        check(NativeFunctions.call(cuGraphLaunch, "cuGraphLaunch", graphExec, stream), "cuGraphLaunch");
+        if (cuGraphLaunch == null) throw new CudaException("cuGraphLaunch is not available in the loaded library");
+        int r;
+        try {
+            r = (int) cuGraphLaunch.invokeExact(graphExec, stream);
+        } catch (Throwable t) {
+            throw NativeFunctions.failed("cuGraphLaunch", t);
+        }
+        check(r, "cuGraphLaunch");
     }
 
     public void graphExecDestroy(MemorySegment graphExec) {

@@ -36,6 +36,13 @@ final class NativeFunctions {
     }
 
     /** Calls a handle returning an int status code (CUresult, nvrtcResult, cublasStatus_t). */
+    /** The exception for a native call that failed in the linker itself (not a CUDA error code). */
+    static RuntimeException failed(String name, Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new CudaException(name + ": native call failed: " + t, t);
+    }
+
     static int call(MethodHandle h, String name, Object... args) {
         if (h == null) throw new CudaException(name + " is not available in the loaded library");
         try {
