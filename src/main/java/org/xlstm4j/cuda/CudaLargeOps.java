@@ -77,11 +77,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     /** Bumped whenever a buffer is reallocated (a captured graph holds addresses). */
     private long generation;
     private boolean useGraphs = true, capturing;
-    private CudaGraph graph;
-    private LMState graphState, warmState;
-    private int graphB, warmB;
-    private long graphGen, warmGen = -1;
-    private long graphReplays;
+    private final DecodeGraph graph = new DecodeGraph();
     /** Small-batch products queued for one fused launch (see {@link #matmul}): same input, up to 6 matrices. */
     private final Matrix[] pendW = new Matrix[6];
     private final DeviceBuffer[] pendY = new DeviceBuffer[6];
@@ -203,7 +199,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     }
 
     /** How many decoding steps were replays of a captured graph. */
-    public long graphReplays() { return graphReplays; }
+    public long graphReplays() { return graph.replays(); }
 
     public CudaDevice device() { return device; }
 
@@ -531,7 +527,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         gemv3U1 = u1;
         gemv3U2 = u2;
         dropGraph();
-        warmState = null;
+        graph.cool();
     }
 
     /** Variant 3's split-K form (see the field): {@code w} warps per row (0 off, 2, 4, 8), {@code u} loads per lane (4, 8). */
@@ -541,7 +537,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         gemv3SplitW = w;
         gemv3SplitU = u;
         dropGraph();
-        warmState = null;
+        graph.cool();
     }
 
     private void launchGemv(int variant, int kind, int totalRows, Object[] args) {
@@ -555,7 +551,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         if (v < 1 || v > 3) throw new IllegalArgumentException("GEMV variant must be 1, 2 or 3, got " + v);
         gemvVariant = v;
         dropGraph();
-        warmState = null;
+        graph.cool();
     }
 
     /**
@@ -1050,7 +1046,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
             step.run();
             return;
         }
-        if (graph != null && graphState == s && graphB == B && graphGen == generation) {
+        if (graph.canReplay(s, B, generation)) {
             for (var bs : s.blocks) {
                 CudaLargeState c = state(bs);
                 c.beforeDeviceUse();
@@ -1060,15 +1056,14 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
                     if (d.m() != c.capturedM) launch1d("copy_f32", d.m().bytes / 4, d.m(), c.capturedM, d.m().bytes / 4);
                 }
             }
-            graph.launch(stream);
+            graph.replay(stream);
             for (var bs : s.blocks) ((CudaLargeState) bs).graphFresh = true;
-            graphReplays++;
             halfOf = null;
             headFlag = graphHeadFlag;                   // what the captured head does
             headFlagOffset = graphHeadFlagOffset;
             return;
         }
-        if (warmState == s && warmB == B && warmGen == generation) {
+        if (graph.warmedUp(s, B, generation)) {
             dropGraph();
             int nb = s.blocks.length;
             DeviceBuffer[] beforeN = new DeviceBuffer[nb], beforeM = new DeviceBuffer[nb];
@@ -1120,32 +1115,21 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
                     device.driver().memcpyHtoD(copyTable.address(), t, 24L * copyCount);
                 }
             }
-            graph = g;
+            graph.set(g, s, B, generation);
             graphHeadFlag = headFlag;
             graphHeadFlagOffset = headFlagOffset;
-            graphState = s;
-            graphB = B;
-            graphGen = generation;
             // nothing ran yet: the captured step reads capturedN/M, which hold the state now
             for (var bs : s.blocks) ((CudaLargeState) bs).graphFresh = true;
-            graph.launch(stream);
-            graphReplays++;
+            graph.replay(stream);
             halfOf = null;
             return;
         }
         step.run();
-        warmState = s;
-        warmB = B;
-        warmGen = generation;
+        graph.warm(s, B, generation);
     }
 
     private void dropGraph() {
-        if (graph != null) {
-            stream.synchronize();
-            graph.close();
-        }
-        graph = null;
-        graphState = null;
+        graph.drop(stream);
     }
 
     @Override public BlockState newBlockState(int B, int NH, int DK, int DV) {

@@ -54,13 +54,7 @@ public final class CudaLargeState implements BlockState {
     }
 
     @Override public void copyFrom(BlockState other) {
-        Map<String, float[]> o = other.tensors(), mine = tensors();
-        for (Map.Entry<String, float[]> e : mine.entrySet()) {
-            float[] src = o.get(e.getKey());
-            if (src == null || src.length != e.getValue().length)
-                throw new IllegalArgumentException("copyFrom: state shapes differ at '" + e.getKey() + "'");
-            System.arraycopy(src, 0, e.getValue(), 0, src.length);
-        }
+        BlockState.copyTensors(other, this);
     }
 
     @Override public Map<String, float[]> tensors() {

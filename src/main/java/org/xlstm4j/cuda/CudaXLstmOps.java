@@ -62,10 +62,8 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
     private MemorySegment logitsHost = MemorySegment.NULL;
     // decoding graph: captured for one state and batch, valid while no buffer moved (generation)
     private boolean useGraphs = true, capturing;
-    private CudaGraph graph;
-    private LMState graphState, warmState;
-    private int graphB, warmB;
-    private long generation, graphGen, warmGen = -1, graphReplays;
+    private final DecodeGraph graph = new DecodeGraph();
+    private long generation;
 
     public CudaXLstmOps(CudaDevice device) {
         this.device = device;
@@ -326,7 +324,7 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
     }
 
     /** How many decoding steps were replays of a captured graph. */
-    public long graphReplays() { return graphReplays; }
+    public long graphReplays() { return graph.replays(); }
 
     /**
      * The first step for a state and batch runs eagerly (it allocates and uploads what the step needs), the second is
@@ -339,13 +337,12 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
             step.run();
             return;
         }
-        if (graph != null && graphState == s && graphB == B && graphGen == generation) {
+        if (graph.canReplay(s, B, generation)) {
             for (var bs : s.blocks) state(bs);                 // uploads what the host may have changed
-            graph.launch(stream);
-            graphReplays++;
+            graph.replay(stream);
             return;
         }
-        if (warmState == s && warmB == B && warmGen == generation) {
+        if (graph.warmedUp(s, B, generation)) {
             dropGraph();
             for (var bs : s.blocks) state(bs);
             long gen = generation;
@@ -366,27 +363,16 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
                 g.close();
                 throw new IllegalStateException("CudaXLstmOps: buffers changed during the graph capture");
             }
-            graph = g;
-            graphState = s;
-            graphB = B;
-            graphGen = generation;
-            graph.launch(stream);                               // nothing ran during the capture
-            graphReplays++;
+            graph.set(g, s, B, generation);
+            graph.replay(stream);                               // nothing ran during the capture
             return;
         }
         step.run();
-        warmState = s;
-        warmB = B;
-        warmGen = generation;
+        graph.warm(s, B, generation);
     }
 
     private void dropGraph() {
-        if (graph != null) {
-            stream.synchronize();
-            graph.close();
-        }
-        graph = null;
-        graphState = null;
+        graph.drop(stream);
     }
 
     private void launch1d(String kernel, long n, Object... args) {

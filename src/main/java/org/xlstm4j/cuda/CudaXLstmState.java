@@ -34,26 +34,26 @@ public final class CudaXLstmState implements BlockState {
     /** Before the device reads or writes the state: upload what the host may have changed. */
     void beforeDeviceUse() {
         if (deviceStale) {
-            ops.synchronize();
-            if (host instanceof MLstmBlockState m) {
-                mlstm.upload(m.cell);
-                upload(m.conv);
-            } else {
-                SLstmBlockState s = (SLstmBlockState) host;
-                slstm.upload(s.cell);
-                upload(s.conv);
-            }
+            transfer(true);
             deviceStale = false;
         }
         hostStale = true;
     }
 
-    private void upload(float[] a) {
-        if (a.length > 0) conv.copyFrom(a);
-    }
-
-    private void download(float[] a) {
-        if (a.length > 0) conv.copyTo(a);
+    /** Copies the host state to the device ({@code toDevice}) or back, after the queued work is done. */
+    private void transfer(boolean toDevice) {
+        ops.synchronize();
+        float[] hostConv;
+        if (host instanceof MLstmBlockState m) {
+            if (toDevice) mlstm.upload(m.cell); else mlstm.download(m.cell);
+            hostConv = m.conv;
+        } else {
+            SLstmBlockState s = (SLstmBlockState) host;
+            if (toDevice) slstm.upload(s.cell); else slstm.download(s.cell);
+            hostConv = s.conv;
+        }
+        if (hostConv.length == 0) return;
+        if (toDevice) conv.copyFrom(hostConv); else conv.copyTo(hostConv);
     }
 
     @Override public int batch() { return host.batch(); }
@@ -69,27 +69,11 @@ public final class CudaXLstmState implements BlockState {
     }
 
     @Override public void copyFrom(BlockState other) {
-        Map<String, float[]> o = other.tensors(), mine = tensors();
-        for (Map.Entry<String, float[]> e : mine.entrySet()) {
-            float[] src = o.get(e.getKey());
-            if (src == null || src.length != e.getValue().length)
-                throw new IllegalArgumentException("copyFrom: state shapes differ at '" + e.getKey() + "'");
-            System.arraycopy(src, 0, e.getValue(), 0, src.length);
-        }
+        BlockState.copyTensors(other, this);
     }
 
     @Override public Map<String, float[]> tensors() {
-        if (hostStale && !deviceStale) {
-            ops.synchronize();
-            if (host instanceof MLstmBlockState m) {
-                mlstm.download(m.cell);
-                download(m.conv);
-            } else {
-                SLstmBlockState s = (SLstmBlockState) host;
-                slstm.download(s.cell);
-                download(s.conv);
-            }
-        }
+        if (hostStale && !deviceStale) transfer(false);
         hostStale = false;
         deviceStale = true;                       // the caller may write into the arrays
         return host.tensors();

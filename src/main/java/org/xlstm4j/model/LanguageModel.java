@@ -16,6 +16,18 @@ public interface LanguageModel {
      */
     float[] forward(int[] idx, int B, int T, LMState state);
 
+    /**
+     * Checks a forward's input against a model of vocabulary V: B, T ≥ 1, every id in [0, V) ({@link
+     * org.xlstm4j.UserError} naming the id), a state (when given) made for batch B.
+     */
+    static void checkInput(int[] idx, int B, int T, LMState state, int V) {
+        if (B < 1 || T < 1) throw new IllegalArgumentException("bad input shape B=" + B + " T=" + T);
+        if (state != null && state.batch != B)
+            throw new IllegalArgumentException("state was made for batch " + state.batch + ", input has batch " + B);
+        for (int i = 0; i < B * T; i++)
+            if (idx[i] < 0 || idx[i] >= V) throw new org.xlstm4j.UserError("token id " + idx[i] + " is out of range for vocab size " + V);
+    }
+
     /** One token per sequence through the state: ids [B] → logits [B, V] (model-owned buffer). */
     default float[] step(int[] ids, LMState state) {
         return forward(ids, state.batch, 1, state);

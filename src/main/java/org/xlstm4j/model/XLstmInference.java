@@ -1,6 +1,5 @@
 package org.xlstm4j.model;
 
-import org.xlstm4j.UserError;
 import org.xlstm4j.blocks.Block;
 import org.xlstm4j.blocks.BlockState;
 import org.xlstm4j.blocks.MLstmBlock;
@@ -74,11 +73,7 @@ public final class XLstmInference<A> implements LanguageModel, AutoCloseable {
     }
 
     @Override public float[] forward(int[] idx, int B, int T, LMState state) {
-        if (B < 1 || T < 1) throw new IllegalArgumentException("bad input shape B=" + B + " T=" + T);
-        if (state != null && state.batch != B)
-            throw new IllegalArgumentException("state was made for batch " + state.batch + ", input has batch " + B);
-        for (int i = 0; i < B * T; i++)
-            if (idx[i] < 0 || idx[i] >= V) throw new UserError("token id " + idx[i] + " is out of range for vocab size " + V);
+        LanguageModel.checkInput(idx, B, T, state, V);
         LMState s = state;
         if (s == null) {
             if (zeros == null || zeros.batch != B) zeros = newState(B);
