@@ -67,6 +67,8 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     private final List<CudaLargeState> states = new ArrayList<>();
     private final List<DeviceBuffer> owned = new ArrayList<>();
     private DType cellType = DType.FP32;
+    /** The cell's type in the current pass: {@link #cellType} for multi-token passes, fp32 for decoding steps. */
+    private DType segType = DType.FP32;
     /** Activations rounded to 16 bits for a GEMM, of which source buffer (null: none valid) and kind. */
     private DeviceBuffer half, halfOf;
     private int halfKind;
@@ -716,6 +718,9 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     @Override public void toHeads(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer ig, DeviceBuffer fg,
                                   DeviceBuffer qh, DeviceBuffer kh, DeviceBuffer vh, DeviceBuffer igh, DeviceBuffer fgh,
                                   int B, int Ts, int a, int b, int NH, int DK, int DV) {
+        // one token per sequence (decoding) runs the step in fp32 whatever the weights: its inputs are a few KiB, and
+        // rounding q, k, v to bf16 there cost 9e-3 of the step logits on hf_tiny_bf16 (2e-6 in fp32) for no speed
+        segType = Ts == 1 ? DType.FP32 : cellType;
         boolean fuse = gateCount == 2 && gateG[0] == ig && gateG[1] == fg && a == 0 && b == Ts;
         if (fuse && Ts == 1 && gemvVariant == 3 && pendCount > 0 && pendRows == B && addX == null && fhSrc == null
                 && nSrc == null) {
@@ -728,7 +733,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
                 pendY[jv] = vh;
                 pendY[ji] = igh;
                 pendY[jf] = fgh;
-                if (cellType == DType.BF16) pendHalfMask = (1 << jq) | (1 << jk) | (1 << jv);
+                if (segType == DType.BF16) pendHalfMask = (1 << jq) | (1 << jk) | (1 << jv);
                 pendBias[ji] = vector(gateBias[0]);
                 pendBias[jf] = vector(gateBias[1]);
                 if (gateCap != null) {
@@ -755,11 +760,11 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         begin("to_heads");
         halfOf = null;
         if (Ts == 1) {                                  // decoding: the layouts coincide, one launch packs all five
-            mod.kernel(cellType == DType.BF16 ? "pack_step_bf16" : "pack_step_f32").launch(stream, B * NH, 1, 1, 128, 1, 1,
+            mod.kernel(segType == DType.BF16 ? "pack_step_bf16" : "pack_step_f32").launch(stream, B * NH, 1, 1, 128, 1, 1,
                     0, q, k, v, ig, fg, qh, kh, vh, igh, fgh, DK, DV, ib, fb, cap, hasCap, NH);
             return;
         }
-        String kq = cellType == DType.BF16 ? "to_heads_bf16" : "to_heads_f32";
+        String kq = segType == DType.BF16 ? "to_heads_bf16" : "to_heads_f32";
         int n = b - a, hr = B * NH * n;
         mod.kernel(kq).launch(stream, hr, 1, 1, 128, 1, 1, 0, q, qh, B, Ts, a, n, NH, DK);
         mod.kernel(kq).launch(stream, hr, 1, 1, 128, 1, 1, 0, k, kh, B, Ts, a, n, NH, DK);
@@ -784,10 +789,10 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         }
         DeviceMLstmState d = s.dev;
         if (chunk > 0) {
-            cell.forwardChunkwise(stream, cellType, qh, kh, vh, igh, fgh, hh, B, n, Math.min(chunk, CudaMLstm.MAX_CHUNK), d);
+            cell.forwardChunkwise(stream, segType, qh, kh, vh, igh, fgh, hh, B, n, Math.min(chunk, CudaMLstm.MAX_CHUNK), d);
         } else if (n == 1) {
             DeviceBuffer inN = d.n(), inM = d.m();
-            cell.step(stream, cellType, qh, kh, vh, igh, fgh, hh, B, d);
+            cell.step(stream, segType, qh, kh, vh, igh, fgh, hh, B, d);
             if (capturing) {                            // the replays read inN/inM again: keep them current
                 s.capturedN = inN;
                 s.capturedM = inM;
@@ -796,22 +801,22 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
             }
         } else {                                        // the recurrence token by token (spec §3.2)
             int BH = B * config.numHeads, DK = config.qkHeadDim(), DV = config.vHeadDim();
-            long e = cellType.bytes;
+            long e = segType.bytes;
             tokQ = tokBuf(tokQ, BH * DK * e);
             tokK = tokBuf(tokK, BH * DK * e);
             tokV = tokBuf(tokV, BH * DV * e);
             tokH = tokBuf(tokH, BH * DV * e);
             tokI = tokBuf(tokI, BH * 4L);
             tokF = tokBuf(tokF, BH * 4L);
-            String sl = cellType == DType.BF16 ? "token_slice_u16" : "token_slice_u32";
-            String un = cellType == DType.BF16 ? "token_unslice_u16" : "token_unslice_u32";
+            String sl = segType == DType.BF16 ? "token_slice_u16" : "token_slice_u32";
+            String un = segType == DType.BF16 ? "token_unslice_u16" : "token_unslice_u32";
             for (int t = 0; t < n; t++) {
                 launch1d(sl, (long) BH * DK, qh, tokQ, BH, n, t, DK);
                 launch1d(sl, (long) BH * DK, kh, tokK, BH, n, t, DK);
                 launch1d(sl, (long) BH * DV, vh, tokV, BH, n, t, DV);
                 launch1d("token_slice_u32", BH, igh, tokI, BH, n, t, 1);
                 launch1d("token_slice_u32", BH, fgh, tokF, BH, n, t, 1);
-                cell.step(stream, cellType, tokQ, tokK, tokV, tokI, tokF, tokH, B, d);
+                cell.step(stream, segType, tokQ, tokK, tokV, tokI, tokF, tokH, B, d);
                 launch1d(un, (long) BH * DV, tokH, hh, BH, n, t, DV);
             }
         }
@@ -854,7 +859,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     }
 
     private void launchFromHeads(DeviceBuffer hh, DeviceBuffer h, int B, int Ts, int a, int b, int NH, int DV) {
-        mod.kernel(cellType == DType.BF16 ? "from_heads_bf16" : "from_heads_f32").launch(stream, B * NH * (b - a), 1, 1,
+        mod.kernel(segType == DType.BF16 ? "from_heads_bf16" : "from_heads_f32").launch(stream, B * NH * (b - a), 1, 1,
                 128, 1, 1, 0, hh, h, B, Ts, a, b - a, NH, DV);
     }
 
@@ -889,7 +894,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     private void launchNorm(DeviceBuffer o) {
         DeviceBuffer src = nSrc, dst = nDst;
         nSrc = nDst = null;
-        String k = (nNorm.headDim() <= 4 * THREADS ? "mh_norm_r4_" : "mh_norm_") + (nHeads && cellType == DType.BF16 ? "bf16" : "f32");
+        String k = (nNorm.headDim() <= 4 * THREADS ? "mh_norm_r4_" : "mh_norm_") + (nHeads && segType == DType.BF16 ? "bf16" : "f32");
         mod.kernel(k).launch(stream, nRows, nNorm.numHeads(), 1, THREADS, 1, 1, 0, src, nHeads ? 1 : 0, nTs,
                 vector(nNorm.weight.data), o, dst, nNorm.numHeads(), nNorm.headDim(), (float) config.normEps);
     }
