@@ -52,9 +52,9 @@ public final class SafetensorsWriter {
         return this;
     }
 
-    /** Adds (or replaces) several {@code __metadata__} entries. */
+    /** Adds (or replaces) several {@code __metadata__} entries, in key order (so the file's bytes do not depend on the map's). */
     public SafetensorsWriter metadata(Map<String, String> entries) {
-        entries.forEach(this::metadata);
+        new java.util.TreeMap<>(entries).forEach(this::metadata);
         return this;
     }
 
