@@ -74,7 +74,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     private int halfKind;
     private DeviceBuffer ids, logits, flag, tokQ, tokK, tokV, tokI, tokF, tokH;
     private final Arena hostArena = Arena.ofShared();
-    private MemorySegment idsHost = MemorySegment.NULL;
+    private final HostBuffer idsHost = new HostBuffer();
     private int idsCount;
     /** Bumped whenever a buffer is reallocated (a captured graph holds addresses). */
     private long generation;
@@ -309,14 +309,14 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     @Override public void setTokens(int[] idx, int B, int T, int p0, int Ts) {
         device.makeCurrent();
         int n = B * Ts;
-        if (idsHost.byteSize() < n * 4L) idsHost = hostArena.allocate(Math.max(64, n * 8L), 16);
-        for (int b = 0; b < B; b++) MemorySegment.copy(idx, b * T + p0, idsHost, JAVA_INT, (long) b * Ts * 4, Ts);
+        MemorySegment host = idsHost.atLeast(n * 4L);
+        for (int b = 0; b < B; b++) MemorySegment.copy(idx, b * T + p0, host, JAVA_INT, (long) b * Ts * 4, Ts);
         if (ids == null || ids.bytes < n * 4L) {
             release(ids);
             ids = device.allocate(Math.max(64, n * 8L));
             generation++;
         }
-        device.driver().memcpyHtoDAsync(ids.address(), idsHost, n * 4L, stream.handle());
+        device.driver().memcpyHtoDAsync(ids.address(), host, n * 4L, stream.handle());
         idsCount = n;
     }
 
@@ -720,7 +720,8 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
                                   int B, int Ts, int a, int b, int NH, int DK, int DV) {
         // one token per sequence (decoding) runs the step in fp32 whatever the weights: its inputs are a few KiB, and
         // rounding q, k, v to bf16 there cost 9e-3 of the step logits on hf_tiny_bf16 (2e-6 in fp32) for no speed
-        segType = Ts == 1 ? DType.FP32 : cellType;
+        // (segType is set once nothing queued still needs the previous pass's type: after begin() flushed it)
+        DType type = Ts == 1 ? DType.FP32 : cellType;
         boolean fuse = gateCount == 2 && gateG[0] == ig && gateG[1] == fg && a == 0 && b == Ts;
         if (fuse && Ts == 1 && gemvVariant == 3 && pendCount > 0 && pendRows == B && addX == null && fhSrc == null
                 && nSrc == null) {
@@ -733,6 +734,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
                 pendY[jv] = vh;
                 pendY[ji] = igh;
                 pendY[jf] = fgh;
+                segType = type;                             // nothing is queued on this path (checked above)
                 if (segType == DType.BF16) pendHalfMask = (1 << jq) | (1 << jk) | (1 << jv);
                 pendBias[ji] = vector(gateBias[0]);
                 pendBias[jf] = vector(gateBias[1]);
@@ -758,6 +760,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
             clearGates();
         }
         begin("to_heads");
+        segType = type;
         halfOf = null;
         if (Ts == 1) {                                  // decoding: the layouts coincide, one launch packs all five
             mod.kernel(segType == DType.BF16 ? "pack_step_bf16" : "pack_step_f32").launch(stream, B * NH, 1, 1, 128, 1, 1,
@@ -1137,6 +1140,20 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         graph.drop(stream);
     }
 
+    /** Frees the device memory of a state made by {@link #newBlockState} (it must not be used afterwards). */
+    @Override public void release(BlockState state) {
+        if (state instanceof CudaLargeState c && states.remove(c)) {
+            if (graph.holds(c)) dropGraph();
+            stream.synchronize();
+            c.close();
+        }
+    }
+
+    /** Waits for everything queued on the device, including the host copies and memsets of the states. */
+    void deviceSynchronize() {
+        device.synchronize();
+    }
+
     @Override public BlockState newBlockState(int B, int NH, int DK, int DV) {
         CudaLargeState s = new CudaLargeState(this, new DeviceMLstmState(device, B, NH, DK, DV));
         states.add(s);
@@ -1176,6 +1193,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
             blas.close();
             stream.close();
             hostArena.close();
+            idsHost.close();
         }
     }
 }

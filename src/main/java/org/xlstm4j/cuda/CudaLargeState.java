@@ -34,6 +34,9 @@ public final class CudaLargeState implements BlockState {
     void beforeDeviceUse() {
         if (deviceStale) {
             dev.upload(host);
+            // the blocking copies run on the NULL stream, which the compute stream (non-blocking) does not wait for,
+            // and a copy from pageable memory may return before its DMA is done
+            ops.deviceSynchronize();
             deviceStale = false;
             graphFresh = false;
         }
@@ -47,6 +50,7 @@ public final class CudaLargeState implements BlockState {
     @Override public void reset() {
         ops.synchronize();
         dev.reset();
+        ops.deviceSynchronize();                  // (the memsets: see beforeDeviceUse)
         if (host != null) host.reset();
         hostStale = false;
         deviceStale = false;

@@ -20,7 +20,6 @@ import org.xlstm4j.model.XLstmLM;
 import org.xlstm4j.model.XLstmOps;
 import org.xlstm4j.tensor.ScalarKernels;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,10 +55,8 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
     private final Map<SLstmLayer, DeviceBuffer> recurrent = new IdentityHashMap<>();
     private final List<CudaXLstmState> states = new ArrayList<>();
     private final List<DeviceBuffer> owned = new ArrayList<>();
-    private final Arena hostArena = Arena.ofShared();
-    private MemorySegment idsHost = MemorySegment.NULL;
+    private final HostBuffer idsHost = new HostBuffer(), logitsHost = new HostBuffer();
     private DeviceBuffer ids, qh, kh, vh, hh, gih, gfh, logits;
-    private MemorySegment logitsHost = MemorySegment.NULL;
     // decoding graph: captured for one state and batch, valid while no buffer moved (generation)
     private boolean useGraphs = true, capturing;
     private final DecodeGraph graph = new DecodeGraph();
@@ -148,14 +145,14 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
 
     @Override public void setTokens(int[] idx, int rows) {
         device.makeCurrent();
-        if (idsHost.byteSize() < rows * 4L) idsHost = hostArena.allocate(Math.max(64, rows * 8L), 16);
-        MemorySegment.copy(idx, 0, idsHost, JAVA_INT, 0, rows);
+        MemorySegment host = idsHost.atLeast(rows * 4L);
+        MemorySegment.copy(idx, 0, host, JAVA_INT, 0, rows);
         if (ids == null || ids.bytes < rows * 4L) {
             if (ids != null) { stream.synchronize(); ids.close(); }
             ids = device.allocate(Math.max(64, rows * 8L));
             generation++;
         }
-        device.driver().memcpyHtoDAsync(ids.address(), idsHost, rows * 4L, stream.handle());
+        device.driver().memcpyHtoDAsync(ids.address(), host, rows * 4L, stream.handle());
     }
 
     @Override public void embed(Param embedding, DeviceBuffer x, int rows) {
@@ -282,14 +279,36 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
 
     @Override public void readLogits(float[] host, int rows, int V) {
         long n = (long) rows * V;
-        if (logitsHost.byteSize() < n * 4) logitsHost = hostArena.allocate(n * 4, 16);
-        device.driver().memcpyDtoHAsync(logitsHost, logits.address(), n * 4, stream.handle());
+        MemorySegment staging = logitsHost.atLeast(n * 4);
+        device.driver().memcpyDtoHAsync(staging, logits.address(), n * 4, stream.handle());
         stream.synchronize();
-        MemorySegment.copy(logitsHost, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, host, 0, Math.toIntExact(n));
+        MemorySegment.copy(staging, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, host, 0, Math.toIntExact(n));
+        for (int i = 0; i < n; i++)                            // never a silent NaN
+            if (!Float.isFinite(host[i]))
+                throw new CudaException("the CUDA forward produced non-finite logits (NaN or infinity) at row " + i / V);
+    }
+
+    /** Frees the device memory of a state made by {@link #newState} (it must not be used afterwards). */
+    @Override public void release(BlockState state) {
+        if (state instanceof CudaXLstmState c && c.ops == this && states.remove(c)) {
+            if (graph.holds(c)) dropGraph();
+            stream.synchronize();
+            c.close();
+        }
+    }
+
+    /** How many block states this backend holds on the device (for tests). */
+    int liveStates() { return states.size(); }
+
+    /** Waits for everything queued on the device, including the host copies and memsets of the states. */
+    void deviceSynchronize() {
+        device.synchronize();
     }
 
     @Override public BlockState newState(Block block, int B) {
         device.makeCurrent();
+        if (block instanceof MLstmBlock mb && (long) B * mb.layer.NH > 65535)
+            throw new UserError("batch " + B + " × " + mb.layer.NH + " mLSTM heads exceeds the GPU kernels' 65535 (batch × heads)");
         BlockState host = block.newState(B);
         CudaXLstmState s;
         if (block instanceof MLstmBlock mb) {
@@ -309,8 +328,8 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
     }
 
     private CudaXLstmState state(BlockState s) {
-        if (!(s instanceof CudaXLstmState c))
-            throw new IllegalArgumentException("CudaXLstmOps: the state was not made by this backend (use the model's newState)");
+        if (!(s instanceof CudaXLstmState c) || c.ops != this || !states.contains(c))
+            throw new IllegalArgumentException("the recurrent state was not made by this CUDA model (use its newState)");
         c.beforeDeviceUse();
         return c;
     }
@@ -402,7 +421,8 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
             if (ids != null) ids.close();
             blas.close();
             stream.close();
-            hostArena.close();
+            idsHost.close();
+            logitsHost.close();
         }
     }
 }

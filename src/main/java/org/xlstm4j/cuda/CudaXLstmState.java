@@ -14,7 +14,7 @@ import java.util.Map;
  * move between CPU and GPU.
  */
 public final class CudaXLstmState implements BlockState {
-    private final CudaXLstmOps ops;
+    final CudaXLstmOps ops;
     /** The host copy: an {@link MLstmBlockState} or {@link SLstmBlockState}. */
     private final BlockState host;
     final DeviceMLstmState mlstm;       // null for an sLSTM block
@@ -52,8 +52,12 @@ public final class CudaXLstmState implements BlockState {
             if (toDevice) slstm.upload(s.cell); else slstm.download(s.cell);
             hostConv = s.conv;
         }
-        if (hostConv.length == 0) return;
-        if (toDevice) conv.copyFrom(hostConv); else conv.copyTo(hostConv);
+        if (hostConv.length > 0) {
+            if (toDevice) conv.copyFrom(hostConv); else conv.copyTo(hostConv);
+        }
+        // the blocking copies and memsets run on the NULL stream, which the compute stream (non-blocking) does not wait
+        // for, and a copy from pageable memory may return before its DMA is done: wait for them here
+        if (toDevice) ops.deviceSynchronize();
     }
 
     @Override public int batch() { return host.batch(); }
@@ -63,6 +67,7 @@ public final class CudaXLstmState implements BlockState {
         if (mlstm != null) mlstm.reset();
         else { slstm.h.zero(); slstm.c.zero(); slstm.n.zero(); slstm.m.zero(); }
         conv.zero();
+        ops.deviceSynchronize();                  // (see transfer)
         host.reset();
         hostStale = false;
         deviceStale = false;

@@ -44,6 +44,13 @@ final class DecodeGraph {
         graphGen = gen;
     }
 
+    /** Whether the captured graph was made for an LMState that contains {@code block}. */
+    boolean holds(org.xlstm4j.blocks.BlockState block) {
+        if (graphState == null) return false;
+        for (var b : graphState.blocks) if (b == block) return true;
+        return false;
+    }
+
     /** Launches the graph on {@code stream}. */
     void replay(CudaStream stream) {
         graph.launch(stream);

@@ -90,6 +90,9 @@ public interface LargeOps<A> extends AutoCloseable {
     /** A zero recurrent state of one block for B sequences, of the type {@link #mlstm} takes. */
     BlockState newBlockState(int B, int NH, int DK, int DV);
 
+    /** Frees what a state made by {@link #newBlockState} holds (device memory); it must not be used afterwards. */
+    default void release(BlockState state) {}
+
     /** Releases what the backend holds. */
     @Override void close();
 }

@@ -146,8 +146,12 @@ public final class XLstmLarge implements LanguageModel, AutoCloseable {
         LanguageModel.checkInput(idx, B, T, state, V);
         LMState s = state;
         if (s == null) {
-            if (zeros == null || zeros.batch != B) zeros = newState(B);
-            else zeros.reset();
+            if (zeros == null || zeros.batch != B) {
+                if (zeros != null) release(zeros);
+                zeros = newState(B);
+            } else {
+                zeros.reset();
+            }
             s = zeros;
         }
         if (returnLogits || engine.ops.headWritesHostLogits()) logits = Buffers.ensure(logits, B * T * V);
@@ -256,6 +260,10 @@ public final class XLstmLarge implements LanguageModel, AutoCloseable {
             igh = ops.ensure(igh, r * NH);
             fgh = ops.ensure(fgh, r * NH);
         }
+    }
+
+    @Override public void release(LMState state) {
+        for (BlockState b : state.blocks) engine.ops.release(b);
     }
 
     /** Releases the backend (worker threads or device memory) and the checkpoint mapping; the model must not be used afterwards. */

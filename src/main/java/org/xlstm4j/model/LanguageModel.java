@@ -24,9 +24,15 @@ public interface LanguageModel {
         if (B < 1 || T < 1) throw new IllegalArgumentException("bad input shape B=" + B + " T=" + T);
         if (state != null && state.batch != B)
             throw new IllegalArgumentException("state was made for batch " + state.batch + ", input has batch " + B);
+        if ((long) B * T * V > Integer.MAX_VALUE - 8)
+            throw new org.xlstm4j.UserError("input [" + B + ", " + T + "] would need " + (long) B * T * V
+                    + " logits (vocab " + V + "), more than a Java array holds: use fewer tokens per call");
         for (int i = 0; i < B * T; i++)
             if (idx[i] < 0 || idx[i] >= V) throw new org.xlstm4j.UserError("token id " + idx[i] + " is out of range for vocab size " + V);
     }
+
+    /** Frees what a state made by {@link #newState} holds beyond the Java heap (GPU memory); it must not be used afterwards. */
+    default void release(LMState state) {}
 
     /** One token per sequence through the state: ids [B] → logits [B, V] (model-owned buffer). */
     default float[] step(int[] ids, LMState state) {

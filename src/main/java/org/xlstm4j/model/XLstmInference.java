@@ -76,8 +76,12 @@ public final class XLstmInference<A> implements LanguageModel, AutoCloseable {
         LanguageModel.checkInput(idx, B, T, state, V);
         LMState s = state;
         if (s == null) {
-            if (zeros == null || zeros.batch != B) zeros = newState(B);
-            else zeros.reset();
+            if (zeros == null || zeros.batch != B) {
+                if (zeros != null) release(zeros);
+                zeros = newState(B);
+            } else {
+                zeros.reset();
+            }
             s = zeros;
         }
         if (logits.length != B * T * V) logits = new float[B * T * V];
@@ -195,6 +199,10 @@ public final class XLstmInference<A> implements LanguageModel, AutoCloseable {
             up = ops.ensure(up, 2 * r * ffn);
             act = ops.ensure(act, r * ffn);
         }
+    }
+
+    @Override public void release(LMState state) {
+        for (BlockState b : state.blocks) ops.release(b);
     }
 
     /** Releases the backend (device memory); the model itself stays usable. */

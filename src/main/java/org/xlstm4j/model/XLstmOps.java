@@ -86,6 +86,9 @@ public interface XLstmOps<A> extends AutoCloseable {
     /** A zero state of one block for B sequences, of the type this backend's cell and conv operations take. */
     BlockState newState(Block block, int B);
 
+    /** Frees what a state made by {@link #newState} holds (device memory); it must not be used afterwards. */
+    default void release(BlockState state) {}
+
     /** Runs one decoding step's work; a backend may capture it once and replay it (a CUDA graph). */
     default void decodeStep(LMState s, int B, Runnable step) { step.run(); }
 

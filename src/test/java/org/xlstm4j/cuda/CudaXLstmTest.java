@@ -22,6 +22,8 @@ import java.util.Arrays;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -110,6 +112,25 @@ class CudaXLstmTest {
         try (XLstmInference<DeviceBuffer> gpu = CudaXLstmOps.load(tmp.resolve("ckpt"))) {
             int[] t = tokens(2 * 20, m.vocabSize(), 5);
             check("saved checkpoint", gpu.forward(t, 2, 20, null).clone(), m.forward(t, 2, 20, null).clone(), m.config);
+        }
+    }
+
+    @Test void statesAreFreedAndForeignStatesRejected() {
+        XLstmLM cpu = XLstmInferenceTestSupport.randomModel(XLstmInferenceTestSupport.variants().getFirst(), kernels, 5);
+        int blocks = cpu.blocks().size();
+        try (XLstmInference<DeviceBuffer> a = new XLstmInference<>(cpu, new CudaXLstmOps(Cuda.device()));
+             XLstmInference<DeviceBuffer> b = new XLstmInference<>(cpu, new CudaXLstmOps(Cuda.device()))) {
+            CudaXLstmOps ops = (CudaXLstmOps) a.ops();
+            int[] t = tokens(8 * 3, cpu.vocabSize(), 1);
+            for (int B : new int[]{1, 2, 4, 8, 1}) a.forward(t, B, 3, null);     // the zeros state follows B
+            assertEquals(blocks, ops.liveStates(), "states of earlier batch sizes were not freed");
+            LMState s = a.newState(2);
+            assertEquals(2 * blocks, ops.liveStates());
+            a.release(s);
+            assertEquals(blocks, ops.liveStates());
+            LMState foreign = b.newState(2);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.forward(t, 2, 3, foreign));
+            assertTrue(e.getMessage().contains("not made by this CUDA model"), e.getMessage());
         }
     }
 
