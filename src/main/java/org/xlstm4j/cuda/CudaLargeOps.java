@@ -767,11 +767,17 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
                     0, q, k, v, ig, fg, qh, kh, vh, igh, fgh, DK, DV, ib, fb, cap, hasCap, NH);
             return;
         }
-        String kq = segType == DType.BF16 ? "to_heads_bf16" : "to_heads_f32";
         int n = b - a, hr = B * NH * n;
-        mod.kernel(kq).launch(stream, hr, 1, 1, 128, 1, 1, 0, q, qh, B, Ts, a, n, NH, DK);
-        mod.kernel(kq).launch(stream, hr, 1, 1, 128, 1, 1, 0, k, kh, B, Ts, a, n, NH, DK);
-        mod.kernel(kq).launch(stream, hr, 1, 1, 128, 1, 1, 0, v, vh, B, Ts, a, n, NH, DV);
+        if (segType == DType.BF16 && DK % 4 == 0 && DV % 4 == 0) {
+            launch1d("to_heads_bf16_v4", (long) hr * DK / 4, q, qh, B, Ts, a, n, NH, DK / 4);
+            launch1d("to_heads_bf16_v4", (long) hr * DK / 4, k, kh, B, Ts, a, n, NH, DK / 4);
+            launch1d("to_heads_bf16_v4", (long) hr * DV / 4, v, vh, B, Ts, a, n, NH, DV / 4);
+        } else {
+            String kq = segType == DType.BF16 ? "to_heads_bf16" : "to_heads_f32";
+            mod.kernel(kq).launch(stream, hr, 1, 1, 128, 1, 1, 0, q, qh, B, Ts, a, n, NH, DK);
+            mod.kernel(kq).launch(stream, hr, 1, 1, 128, 1, 1, 0, k, kh, B, Ts, a, n, NH, DK);
+            mod.kernel(kq).launch(stream, hr, 1, 1, 128, 1, 1, 0, v, vh, B, Ts, a, n, NH, DV);
+        }
         if (fuse) {
             launch1d("gates_to_heads_preact", hr, ig, igh, B, Ts, a, n, NH, ib, cap, hasCap);
             launch1d("gates_to_heads_preact", hr, fg, fgh, B, Ts, a, n, NH, fb, cap, hasCap);
@@ -897,9 +903,19 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     private void launchNorm(DeviceBuffer o) {
         DeviceBuffer src = nSrc, dst = nDst;
         nSrc = nDst = null;
-        String k = (nNorm.headDim() <= 4 * THREADS ? "mh_norm_r4_" : "mh_norm_") + (nHeads && segType == DType.BF16 ? "bf16" : "f32");
-        mod.kernel(k).launch(stream, nRows, nNorm.numHeads(), 1, THREADS, 1, 1, 0, src, nHeads ? 1 : 0, nTs,
-                vector(nNorm.weight.data), o, dst, nNorm.numHeads(), nNorm.headDim(), (float) config.normEps);
+        String type = nHeads && segType == DType.BF16 ? "bf16" : "f32";
+        int dh = nNorm.headDim(), nh = nNorm.numHeads();
+        long pairs = (long) nRows * nh;
+        if (dh <= 1024 && pairs >= 4096) {              // many rows: one warp per (row, head), 8 per block (decoding
+            // steps keep one block per head: with a handful of heads the warps would share one SM)
+            mod.kernel((dh <= 512 ? "mh_norm_w16_" : "mh_norm_w32_") + type).launch(stream, (int) ((pairs + 7) / 8), 1, 1,
+                    256, 1, 1, 0, src, nHeads ? 1 : 0, nTs, vector(nNorm.weight.data), o, dst, nh, dh,
+                    (float) config.normEps, pairs);
+            return;
+        }
+        String k = (dh <= 4 * THREADS ? "mh_norm_r4_" : "mh_norm_") + type;
+        mod.kernel(k).launch(stream, nRows, nh, 1, THREADS, 1, 1, 0, src, nHeads ? 1 : 0, nTs,
+                vector(nNorm.weight.data), o, dst, nh, dh, (float) config.normEps);
     }
 
     private void flushNorm() {

@@ -93,6 +93,27 @@ class CudaLargeTest {
         return c.validate("test");
     }
 
+    /** Enough rows that the prefill kernels of long inputs run (warp-per-head norm, four-wide layout moves). */
+    @Test void cpuAndCudaAgreeOnALongBatch(@TempDir Path tmp) {
+        Path dir = tmp.resolve("long");
+        LargeCheckpoints.createRandom(dir, small(), org.xlstm4j.io.DType.BF16, 4);
+        int B = 4, T = 600;                                   // 2400 rows × 2 heads ≥ 4096 (head, row) pairs
+        Random r = new Random(6);
+        int[] a = new int[B * T];
+        for (int i = 0; i < a.length; i++) a[i] = r.nextInt(300);
+        try (XLstmLarge cpu = XLstmLarge.load(dir, kernels)) {
+            float[] want = cpu.forward(a, B, T, null).clone();
+            for (CudaLargeOps.Precision p : CudaLargeOps.Precision.values()) {
+                double tol = p == CudaLargeOps.Precision.FP32 ? FP32_TOL : BF16_TOL;
+                try (XLstmLarge gpu = CudaLargeOps.load(dir, p)) {
+                    double e = relErr(gpu.forward(a, B, T, null), want);
+                    System.out.printf("long batch %s (B %d, T %d): logits rel err %.2e%n", p, B, T, e);
+                    assertTrue(e < tol, p + " long-batch logits rel err " + e);
+                }
+            }
+        }
+    }
+
     @Test void cpuAndCudaAgreeOnARandomCheckpointAndShareStates(@TempDir Path tmp) {
         Path dir = tmp.resolve("rnd");
         LargeCheckpoints.createRandom(dir, small(), org.xlstm4j.io.DType.BF16, 3);
