@@ -49,6 +49,7 @@ public final class BenchCudaLargeCommand implements Callable<Integer> {
             + "stays selected: 1, 2 (one/two rows per warp, unfused), 3 (batched loads, fused epilogues) or 3:MIN2:U1:U2 "
             + "(variant 3 with two rows per warp from MIN2 rows, U1/U2 loads per lane) or 3:MIN2:U1:U2:W:US (and the split-K "
             + "form for one-matrix launches of ≤ 4096 rows: W warps per row, 0 off, US loads per lane) (default: ${DEFAULT-VALUE})"}) List<String> gemv;
+    @Option(names = "--gemm-shapes", description = "also time cuBLAS at the prefill's GEMM shapes on random data, fp32 and bf16 output") boolean gemmShapes;
     @Option(names = "--profile", description = "after the timed runs, one more run of each with the time per op (every op waits for the GPU)") boolean profile;
 
     @Override public Integer call() {
@@ -80,6 +81,12 @@ public final class BenchCudaLargeCommand implements Callable<Integer> {
                 c.parameterCount(), wt, seed);
         double copyGBs = copyBandwidth(dev), gemmTflops = gemmRate(dev);
         out.printf("card reference: device copy %.0f GB/s (read + write), bf16 GEMM 8192³ %.0f TFLOP/s%n", copyGBs, gemmTflops);
+        if (gemmShapes) {
+            for (int[] sh : new int[][]{{8192, 8192, 8192}, {16384, 10944, 4096}, {16384, 4096, 4096}, {16384, 4096, 10944},
+                    {16384, 2048, 4096}, {16384, 21888, 4096}})
+                out.printf("  bf16 GEMM %d×%d×%d, N(0,1) data: fp32 out %.0f TFLOP/s, bf16 out %.0f TFLOP/s%n", sh[0], sh[1], sh[2],
+                        gemmRate(dev, sh[0], sh[1], sh[2], true, false), gemmRate(dev, sh[0], sh[1], sh[2], true, true));
+        }
 
         long t0 = System.nanoTime();
         CudaLargeOps ops = new CudaLargeOps(dev, c, CudaLargeOps.Precision.STORED, seed);
@@ -196,24 +203,40 @@ public final class BenchCudaLargeCommand implements Callable<Integer> {
         }
     }
 
-    /** bf16 GEMM 8192 × 8192 × 8192 with fp32 output (the prefill's kind), best of 5. */
+    /** bf16 GEMM 8192 × 8192 × 8192 with fp32 output (the prefill's kind) on zeroed operands, best of 5. */
     private static double gemmRate(CudaDevice dev) {
-        int n = 8192;
-        try (DeviceBuffer a = dev.allocate((long) n * n * 2); DeviceBuffer b = dev.allocate((long) n * n * 2);
-             DeviceBuffer c = dev.allocate((long) n * n * 4); CudaStream s = dev.newStream(); CuBlas blas = dev.newCuBlas();
+        return gemmRate(dev, 8192, 8192, 8192, false, false);
+    }
+
+    /**
+     * y[M, N] = x[M, K]·W[N, K]ᵀ in bf16 with fp32 accumulation (the prefill's layout), best of 5 after one warm-up, in
+     * TFLOP/s; {@code random}: N(0, 1) operands instead of zeros (tensor cores draw more power on real data);
+     * {@code bf16Out}: bf16 instead of fp32 output.
+     */
+    private static double gemmRate(CudaDevice dev, int M, int N, int K, boolean random, boolean bf16Out) {
+        try (DeviceBuffer a = dev.allocate((long) M * K * 2); DeviceBuffer b = dev.allocate((long) N * K * 2);
+             DeviceBuffer c = dev.allocate((long) M * N * 4); CudaStream s = dev.newStream(); CuBlas blas = dev.newCuBlas();
              CudaEvent e0 = dev.newEvent(); CudaEvent e1 = dev.newEvent()) {
-            a.zero();
-            b.zero();
+            if (random) {
+                CudaKernel fill = dev.module("large.cu").kernel("fill_normal_bf16");
+                long na = (long) M * K, nb = (long) N * K;
+                fill.launch(s, (int) Math.min((na + 255) / 256, 1 << 20), 1, 1, 256, 1, 1, 0, a, na, 11L, 1f);
+                fill.launch(s, (int) Math.min((nb + 255) / 256, 1 << 20), 1, 1, 256, 1, 1, 0, b, nb, 12L, 1f);
+            } else {
+                a.zero();
+                b.zero();
+            }
             blas.setStream(s);
             float best = Float.MAX_VALUE;
             for (int i = 0; i < 6; i++) {
                 e0.record(s);
-                blas.gemm16RowMajorF32Out(false, false, true, n, n, n, 1f, a, n, b, n, 0f, c, n);
+                if (bf16Out) blas.gemmBf16RowMajor(false, true, M, N, K, 1f, a, K, b, K, 0f, c, N, true);
+                else blas.gemm16RowMajorF32Out(false, false, true, M, N, K, 1f, a, K, b, K, 0f, c, N);
                 e1.record(s);
                 float ms = e1.elapsedSince(e0);
                 if (i > 0) best = Math.min(best, ms);
             }
-            return 2.0 * n * n * (double) n / (best / 1e3) / 1e12;
+            return 2.0 * M * N * (double) K / (best / 1e3) / 1e12;
         }
     }
 
