@@ -74,6 +74,21 @@ public final class CudaSLstm implements AutoCloseable {
      * bf16 S = 2 beat S = 1 by 1.5×); KS = as many R rows (a multiple of 4) as fit the per-block opt-in.
      */
     public Plan plan(int B, DType dtype) {
+        return plan(B, dtype, Integer.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #plan(int, DType)} for a forward of T steps: a single step (decoding) stages no R rows in shared memory
+     * (each row would be read once, so copying it first only adds a pass), every row streams from L2.
+     */
+    public Plan plan(int B, DType dtype, int T) {
+        Plan p = planWithStaging(B, dtype);
+        if (T > 1) return p;
+        int small = p.smemBytes - p.smemRows * 4 * headDim * dtype.bytes;
+        return new Plan(p.batchTile, p.splits, p.threads, 0, small, p.kernel);
+    }
+
+    private Plan planWithStaging(int B, DType dtype) {
         int bb = forceBatchTile > 0 ? forceBatchTile : batchTile(B, numHeads, device.multiprocessors);
         int rpt = dtype == DType.FP32 ? 1 : 2, G = 4 * headDim, dhp = (headDim + 3) & ~3;
         int nrp = ((G + rpt - 1) / rpt + 31) / 32 * 32;
@@ -118,7 +133,7 @@ public final class CudaSLstm implements AutoCloseable {
             throw new IllegalArgumentException("CudaSLstm: state [B=" + state.B + ", E=" + state.E + "] does not match B="
                     + B + " E=" + E);
         device.makeCurrent();
-        Plan p = plan(B, dtype);
+        Plan p = plan(B, dtype, T);
         if ((B + p.batchTile - 1) / p.batchTile > Integer.MAX_VALUE || numHeads > 65535)
             throw new IllegalArgumentException("CudaSLstm: NH = " + numHeads + " > 65535");
         CudaKernel k = module.kernel(p.kernel);
