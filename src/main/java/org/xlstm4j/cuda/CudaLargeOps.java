@@ -67,6 +67,8 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     private final List<CudaLargeState> states = new ArrayList<>();
     private final List<DeviceBuffer> owned = new ArrayList<>();
     private DType cellType = DType.FP32;
+    /** Every matrix is bf16 on the device (so prefill norms may write bf16 only). */
+    private boolean allBf16 = true;
     /** The cell's type in the current pass: {@link #cellType} for multi-token passes, fp32 for decoding steps. */
     private DType segType = DType.FP32;
     /** Activations rounded to 16 bits for a GEMM, of which source buffer (null: none valid) and kind. */
@@ -266,6 +268,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
             }
         }
         if (kind != F32) cellType = DType.BF16;
+        if (kind != BF16) allBf16 = false;
         matrices.put(w, new Matrix(buf, kind, w.rows(), w.cols()));
     }
 
@@ -329,18 +332,31 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     }
 
     @Override public void rmsNorm(RMSNorm norm, DeviceBuffer x, DeviceBuffer y, int rows) {
+        // prefill with bf16 weights: every reader of y is a bf16 GEMM, so y is written only as the bf16 staging copy
+        // those GEMMs read (as the fused SwiGLU does for the down projection)
+        boolean halfOnly = rows > GEMV_MAX_ROWS && ffnBf16 && allBf16 && norm.dim() <= 4 * 1024 && y != x;
         if (addX == x && addN == (long) rows * norm.dim() && y != x && y != addD) {    // residual + norm, one kernel
             DeviceBuffer d = addD;
             addX = addD = null;
             begin("residual + rms_norm");
             invalidate(x);
             invalidate(y);
+            if (halfOnly) {
+                mod.kernel("add_rms_norm_r4_h").launch(stream, rows, 1, 1, 1024, 1, 1, 0, x, d, vector(norm.weight.data),
+                        stagingFor(y, (long) rows * norm.dim()), norm.dim(), (float) config.normEps);
+                return;
+            }
             mod.kernel(norm.dim() <= 4 * 1024 ? "add_rms_norm_r4" : "add_rms_norm").launch(stream, rows, 1, 1, 1024, 1, 1, 0, x, d, vector(norm.weight.data), y,
                     norm.dim(), (float) config.normEps);
             return;
         }
         begin("rms_norm");
         invalidate(y);
+        if (halfOnly) {
+            mod.kernel("rms_norm_r4_h").launch(stream, rows, 1, 1, 1024, 1, 1, 0, x, vector(norm.weight.data),
+                    stagingFor(y, (long) rows * norm.dim()), norm.dim(), (float) config.normEps);
+            return;
+        }
         mod.kernel(norm.dim() <= 4 * 1024 ? "rms_norm_r4" : "rms_norm").launch(stream, rows, 1, 1, 1024, 1, 1, 0, x, vector(norm.weight.data), y, norm.dim(),
                 (float) config.normEps);
     }
@@ -416,6 +432,18 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
             dgY[j] = null;
         }
         dgX = null;
+    }
+
+    /** The bf16 staging buffer, at least n values, made the (only) copy of {@code y}. */
+    private DeviceBuffer stagingFor(DeviceBuffer y, long n) {
+        if (half == null || half.bytes < n * 2) {
+            release(half);
+            half = device.allocate(n * 2);
+            generation++;
+        }
+        halfOf = y;
+        halfKind = BF16;
+        return half;
     }
 
     /** Converts x to bf16 in the staging buffer unless it is there already. */

@@ -111,6 +111,44 @@ extern "C" __global__ void add_rms_norm_r4(float* x, const float* d, const float
     }
 }
 
+// ---- the two r4 norms writing y in bf16 only (prefill, when every consumer is a bf16 GEMM): the same values as
+// to_bf16 of the fp32 output, without writing and re-reading the fp32 rows
+extern "C" __global__ void rms_norm_r4_h(const float* x, const float* w, u16* y, int dim, float eps) {
+    __shared__ float red[32];
+    const float* xr = x + (long long) blockIdx.x * dim;
+    u16* yr = y + (long long) blockIdx.x * dim;
+    float v[4], wv[4], ss = 0.f;
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+        int i = threadIdx.x + u * blockDim.x;
+        if (i < dim) { v[u] = xr[i]; wv[u] = w[i]; ss += v[u] * v[u]; }
+    }
+    float rs = rsqrtf(block_sum(ss, red) / dim + eps);
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+        int i = threadIdx.x + u * blockDim.x;
+        if (i < dim) yr[i] = f32_to_bf16((v[u] * rs) * wv[u]);
+    }
+}
+extern "C" __global__ void add_rms_norm_r4_h(float* x, const float* d, const float* w, u16* y, int dim, float eps) {
+    __shared__ float red[32];
+    float* xr = x + (long long) blockIdx.x * dim;
+    const float* dr = d + (long long) blockIdx.x * dim;
+    u16* yr = y + (long long) blockIdx.x * dim;
+    float v[4], wv[4], ss = 0.f;
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+        int i = threadIdx.x + u * blockDim.x;
+        if (i < dim) { float t = xr[i] + dr[i]; xr[i] = t; v[u] = t; wv[u] = w[i]; ss += t * t; }
+    }
+    float rs = rsqrtf(block_sum(ss, red) / dim + eps);
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+        int i = threadIdx.x + u * blockDim.x;
+        if (i < dim) yr[i] = f32_to_bf16((v[u] * rs) * wv[u]);
+    }
+}
+
 // ---- MultiHeadLayerNorm (spec §6.1): per (row, head) LayerNorm over gdim features, scale w, no bias.
 // grid (rows, groups)
 extern "C" __global__ void group_norm(const float* x, const float* w, float* y, int groups, int gdim, float eps) {
