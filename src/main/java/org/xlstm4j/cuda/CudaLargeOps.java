@@ -936,9 +936,12 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         long pairs = (long) nRows * nh;
         if (dh <= 1024 && pairs >= 4096) {              // many rows: one warp per (row, head), 8 per block (decoding
             // steps keep one block per head: with a handful of heads the warps would share one SM)
-            mod.kernel((dh <= 512 ? "mh_norm_w16_" : "mh_norm_w32_") + type).launch(stream, (int) ((pairs + 7) / 8), 1, 1,
-                    256, 1, 1, 0, src, nHeads ? 1 : 0, nTs, vector(nNorm.weight.data), o, dst, nh, dh,
-                    (float) config.normEps, pairs);
+            // with bf16 weights the gated output's one reader is the out projection's bf16 GEMM: write only its staging copy
+            boolean halfOnly = o != null && allBf16 && ffnBf16;
+            DeviceBuffer out = halfOnly ? stagingFor(dst, pairs * dh) : dst;
+            mod.kernel((dh <= 512 ? "mh_norm_w16_" : "mh_norm_w32_") + type + (halfOnly ? "_h" : "")).launch(stream,
+                    (int) ((pairs + 7) / 8), 1, 1, 256, 1, 1, 0, src, nHeads ? 1 : 0, nTs, vector(nNorm.weight.data), o,
+                    out, nh, dh, (float) config.normEps, pairs);
             return;
         }
         String k = (dh <= 4 * THREADS ? "mh_norm_r4_" : "mh_norm_") + type;

@@ -739,8 +739,8 @@ extern "C" __global__ void mh_norm_bf16(const u16* src, int heads, int Ts, const
                                         int groups, int gdim, float eps) { mh_norm<u16>(src, heads, Ts, w, o, y, groups, gdim, eps); }
 // the same with one warp per (row, head) and up to 32·PER values per head in registers, sums by warp shuffles (no block
 // barriers): blocks of 8 warps; the prefill's 16384 × 8 heads of 512 ran at ~1 TB/s as one 256-thread block each
-template <typename T, int PER>
-__device__ void mh_norm_warp(const T* src, int heads, int Ts, const float* w, const float* o, float* y, int groups,
+template <typename T, int PER, typename U>
+__device__ void mh_norm_warp(const T* src, int heads, int Ts, const float* w, const float* o, U* y, int groups,
                              int gdim, float eps, long long pairs) {
     long long pair = (long long) blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (pair >= pairs) return;
@@ -770,18 +770,23 @@ __device__ void mh_norm_warp(const T* src, int heads, int Ts, const float* w, co
         if (i < gdim) {
             float v = (xv[u] - mu) * rs * wr[i];
             if (o != 0) v *= sigmoidf_(o[yo + i]);
-            y[yo + i] = v;
+            put<U>(y, yo + i, v);
         }
     }
 }
-#define MH_NORM_WARP(NAME, T, PER) \
-    extern "C" __global__ void NAME(const T* src, int heads, int Ts, const float* w, const float* o, float* y, int groups, \
+// NAME(_h): fp32 output (or bf16 only, for a bf16 GEMM that is the output's one reader)
+#define MH_NORM_WARP(NAME, T, PER, U) \
+    extern "C" __global__ void NAME(const T* src, int heads, int Ts, const float* w, const float* o, U* y, int groups, \
                                     int gdim, float eps, long long pairs) { \
-        mh_norm_warp<T, PER>(src, heads, Ts, w, o, y, groups, gdim, eps, pairs); }
-MH_NORM_WARP(mh_norm_w16_f32, float, 16)
-MH_NORM_WARP(mh_norm_w16_bf16, u16, 16)
-MH_NORM_WARP(mh_norm_w32_f32, float, 32)
-MH_NORM_WARP(mh_norm_w32_bf16, u16, 32)
+        mh_norm_warp<T, PER, U>(src, heads, Ts, w, o, y, groups, gdim, eps, pairs); }
+MH_NORM_WARP(mh_norm_w16_f32, float, 16, float)
+MH_NORM_WARP(mh_norm_w16_bf16, u16, 16, float)
+MH_NORM_WARP(mh_norm_w32_f32, float, 32, float)
+MH_NORM_WARP(mh_norm_w32_bf16, u16, 32, float)
+MH_NORM_WARP(mh_norm_w16_f32_h, float, 16, u16)
+MH_NORM_WARP(mh_norm_w16_bf16_h, u16, 16, u16)
+MH_NORM_WARP(mh_norm_w32_f32_h, float, 32, u16)
+MH_NORM_WARP(mh_norm_w32_bf16_h, u16, 32, u16)
 extern "C" __global__ void copy_f32(const float* src, float* dst, long long n) { GRID_STRIDE(i, n) dst[i] = src[i]; }
 
 // ---- seeded N(0, std²) weights made on the device (benchmarks at real shapes without a file): a hash of
