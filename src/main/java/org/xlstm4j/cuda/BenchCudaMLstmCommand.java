@@ -183,7 +183,8 @@ public final class BenchCudaMLstmCommand implements Callable<Integer> {
         }
     }
 
-    private static void fill(CudaModule mod, CudaStream s, DeviceBuffer b, long n, DType type, int seed, float lo, float hi) {
+    /** Seeded uniform values in [lo, hi) made on the device by mlstm.cu's fill kernels (no host transfer). */
+    static void fill(CudaModule mod, CudaStream s, DeviceBuffer b, long n, DType type, int seed, float lo, float hi) {
         int blocks = (int) Math.min(65536, (n + 255) / 256);
         mod.kernel("fill_uniform_" + type.suffix).launch(s, blocks, 1, 1, 256, 1, 1, 0, b, n, seed, lo, hi);
     }

@@ -117,7 +117,7 @@ public final class BenchCudaSLstmCommand implements Callable<Integer> {
     private void time(CudaDevice dev, DType type, int[] s, int bb, int sp, PrintWriter out) {
         int B = s[0], NH = s[1], DH = s[2], T = s[3], E = NH * DH;
         long rows = (long) B * T;
-        CudaModule mod = dev.module("slstm.cu");
+        CudaModule mod = dev.module("mlstm.cu");               // (its seeded fill kernels)
         try (CudaStream st = dev.newStream(); CudaSLstm cell = new CudaSLstm(dev, NH, DH);
              DeviceBuffer x = dev.allocate(rows * 4 * E * type.bytes); DeviceBuffer h = dev.allocate(rows * E * type.bytes);
              DeviceBuffer R = dev.allocate((long) NH * 4 * DH * DH * type.bytes); DeviceBuffer bias = dev.allocate(4L * E * 4);
@@ -126,9 +126,9 @@ public final class BenchCudaSLstmCommand implements Callable<Integer> {
             cell.forceBatchTile = bb;
             cell.forceSplits = sp;
             float a = (float) (1.0 / Math.sqrt(DH));
-            fill(mod, st, x, rows * 4 * E, type, 1, -2f, 2f);
-            fill(mod, st, R, (long) NH * 4 * DH * DH, type, 2, -a, a);
-            fill(mod, st, bias, 4L * E, DType.FP32, 3, -1f, 1f);
+            BenchCudaMLstmCommand.fill(mod, st, x, rows * 4 * E, type, 1, -2f, 2f);
+            BenchCudaMLstmCommand.fill(mod, st, R, (long) NH * 4 * DH * DH, type, 2, -a, a);
+            BenchCudaMLstmCommand.fill(mod, st, bias, 4L * E, DType.FP32, 3, -1f, 1f);
             for (int i = 0; i < warmup; i++) cell.forward(st, type, x, R, bias, h, B, T, state);
             st.synchronize();
             double[] ms = new double[runs];
@@ -165,10 +165,5 @@ public final class BenchCudaSLstmCommand implements Callable<Integer> {
         }
         out.printf("CPU SLstmCell.forward (one thread) B=%d NH=%d DH=%d T=%d: best %.3f ms of 3, %.3g tokens/s%n",
                 B, NH, DH, T, best, (double) B * T / (best * 1e-3));
-    }
-
-    private static void fill(CudaModule mod, CudaStream s, DeviceBuffer b, long n, DType type, int seed, float lo, float hi) {
-        int blocks = (int) Math.min(65536, (n + 255) / 256);
-        mod.kernel("slstm_fill_uniform_" + type.suffix).launch(s, blocks, 1, 1, 256, 1, 1, 0, b, n, seed, lo, hi);
     }
 }

@@ -86,6 +86,16 @@ public final class CudaDevice {
         drv.contextSynchronize();
     }
 
+    /** Waits for {@code stream}, then runs {@code release} even when the wait failed (closing a backend). */
+    public void afterStream(CudaStream stream, Runnable release) {
+        makeCurrent();
+        try {
+            stream.synchronize();
+        } finally {
+            release.run();
+        }
+    }
+
     /** The NVRTC library (loaded on first use). */
     public synchronized Nvrtc nvrtc() {
         if (nvrtc == null) nvrtc = new Nvrtc(CudaLibraries.load("NVRTC (libnvrtc)", CudaLibraries.NVRTC, CudaLibraries.searchDirs()));

@@ -1215,25 +1215,18 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     }
 
     private void launch1d(String kernel, long n, Object... args) {
-        if (n <= 0) return;
-        int grid = (int) Math.min((n + THREADS - 1) / THREADS, 1L << 20);
-        mod.kernel(kernel).launch(stream, grid, 1, 1, THREADS, 1, 1, 0, args);
+        mod.launch1d(kernel, stream, n, args);
     }
 
     @Override public void close() {
-        device.makeCurrent();
-        try {
-            stream.synchronize();
-        } finally {
+        device.afterStream(stream, () -> {
             dropGraph();
             for (CudaLargeState s : states) s.close();
             states.clear();
             for (Matrix m : matrices.values()) m.buf.close();
             matrices.clear();
-            for (DeviceBuffer b : vectors.values()) b.close();
-            vectors.clear();
-            for (DeviceBuffer b : owned) b.close();
-            owned.clear();
+            DeviceBuffer.closeAll(vectors.values());
+            DeviceBuffer.closeAll(owned);
             for (DeviceBuffer b : new DeviceBuffer[]{half, ids, logits, flag, tokQ, tokK, tokV, tokI, tokF, tokH, copyTable})
                 if (b != null) b.close();
             cell.close();
@@ -1241,6 +1234,6 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
             stream.close();
             hostArena.close();
             idsHost.close();
-        }
+        });
     }
 }

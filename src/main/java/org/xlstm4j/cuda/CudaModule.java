@@ -23,6 +23,16 @@ public final class CudaModule implements AutoCloseable {
         return kernels.computeIfAbsent(function, f -> new CudaKernel(drv, drv.moduleGetFunction(module, f), name + ":" + f));
     }
 
+    /**
+     * Launches a grid-stride kernel over {@code n} elements on {@code stream}: 256-thread blocks, at most 2²⁰ of them
+     * (nothing for n ≤ 0).
+     */
+    public void launch1d(String function, CudaStream stream, long n, Object... args) {
+        if (n <= 0) return;
+        int grid = (int) Math.min((n + 255) / 256, 1L << 20);
+        kernel(function).launch(stream, grid, 1, 1, 256, 1, 1, 0, args);
+    }
+
     @Override public synchronized void close() {
         if (module == null) return;
         MemorySegment m = module;

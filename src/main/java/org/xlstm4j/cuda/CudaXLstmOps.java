@@ -45,7 +45,7 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
     private static final int CHUNK = CudaMLstm.MAX_CHUNK;
 
     private final CudaDevice device;
-    private final CudaModule mod;
+    private final CudaModule mod, large;
     private final CudaStream stream;
     private final CuBlas blas;
     private final Map<Param, DeviceBuffer> params = new IdentityHashMap<>();
@@ -66,6 +66,7 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
         this.device = device;
         device.makeCurrent();
         this.mod = device.module("paper.cu");
+        this.large = device.module("large.cu");
         this.stream = device.newStream();
         try {
             this.blas = device.newCuBlas();
@@ -224,17 +225,17 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
         long n = (long) B * T * layer.I, g = (long) B * T * layer.NH;
         qh = ensure(qh, n); kh = ensure(kh, n); vh = ensure(vh, n); hh = ensure(hh, n);
         gih = ensure(gih, g); gfh = ensure(gfh, g);
-        toHeads(q, qh, B, T, layer.NH, layer.DH);
-        toHeads(k, kh, B, T, layer.NH, layer.DH);
-        toHeads(v, vh, B, T, layer.NH, layer.DH);
-        toHeads(gi, gih, B, T, layer.NH, 1);
-        toHeads(gf, gfh, B, T, layer.NH, 1);
+        int hr = B * layer.NH * T;                           // the layout kernels of large.cu, one block per head row
+        for (DeviceBuffer[] pr : new DeviceBuffer[][]{{q, qh}, {k, kh}, {v, vh}})
+            large.kernel("to_heads_f32").launch(stream, hr, 1, 1, 128, 1, 1, 0, pr[0], pr[1], B, T, 0, T, layer.NH, layer.DH);
+        largeLaunch1d("gates_to_heads", hr, gi, gih, B, T, 0, T, layer.NH);
+        largeLaunch1d("gates_to_heads", hr, gf, gfh, B, T, 0, T, layer.NH);
         cell.forwardChunkwise(stream, DType.FP32, qh, kh, vh, gih, gfh, hh, B, T, CHUNK, s.mlstm);   // spec §3.4
-        launch1d("p_from_heads", n, hh, h, B, T, layer.NH, layer.DH);
+        large.kernel("from_heads_f32").launch(stream, hr, 1, 1, 128, 1, 1, 0, hh, h, B, T, 0, T, layer.NH, layer.DH);
     }
 
-    private void toHeads(DeviceBuffer src, DeviceBuffer dst, int B, int T, int NH, int D) {
-        launch1d("p_to_heads", (long) B * T * NH * D, src, dst, B, T, NH, D);
+    private void largeLaunch1d(String kernel, long n, Object... args) {
+        large.launch1d(kernel, stream, n, args);
     }
 
     @Override public void mlstmOutput(Param skip, DeviceBuffer hn, DeviceBuffer xc, DeviceBuffer z, DeviceBuffer out,
@@ -395,34 +396,25 @@ public final class CudaXLstmOps implements XLstmOps<DeviceBuffer> {
     }
 
     private void launch1d(String kernel, long n, Object... args) {
-        if (n <= 0) return;
-        int grid = (int) Math.min((n + THREADS - 1) / THREADS, 1L << 20);
-        mod.kernel(kernel).launch(stream, grid, 1, 1, THREADS, 1, 1, 0, args);
+        mod.launch1d(kernel, stream, n, args);
     }
 
     @Override public void close() {
-        device.makeCurrent();
-        try {
-            stream.synchronize();
-        } finally {
+        device.afterStream(stream, () -> {
             dropGraph();
             for (CudaXLstmState s : states) s.close();
             states.clear();
-            for (DeviceBuffer b : params.values()) b.close();
-            params.clear();
-            for (DeviceBuffer b : slices.values()) b.close();
-            slices.clear();
-            for (DeviceBuffer b : recurrent.values()) b.close();
-            recurrent.clear();
+            DeviceBuffer.closeAll(params.values());
+            DeviceBuffer.closeAll(slices.values());
+            DeviceBuffer.closeAll(recurrent.values());
             for (CudaMLstm c : mlstmCells.values()) c.close();
             for (CudaSLstm c : slstmCells.values()) c.close();
-            for (DeviceBuffer b : owned) b.close();
-            owned.clear();
+            DeviceBuffer.closeAll(owned);
             if (ids != null) ids.close();
             blas.close();
             stream.close();
             idsHost.close();
             logitsHost.close();
-        }
+        });
     }
 }

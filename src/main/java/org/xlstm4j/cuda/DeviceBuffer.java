@@ -92,6 +92,12 @@ public final class DeviceBuffer implements AutoCloseable {
         if (n > bytes) throw new IllegalArgumentException("DeviceBuffer: " + n + " bytes do not fit in " + bytes);
     }
 
+    /** Closes every buffer of {@code buffers} and empties the collection (a map's values() view empties the map). */
+    static void closeAll(java.util.Collection<? extends DeviceBuffer> buffers) {
+        for (DeviceBuffer b : buffers) b.close();
+        buffers.clear();
+    }
+
     /** Gives the memory back to its allocator (or frees it when it has none). */
     @Override public void close() {
         if (address == 0) return;

@@ -145,15 +145,7 @@ public final class XLstmLarge implements LanguageModel, AutoCloseable {
     @Override public float[] forward(int[] idx, int B, int T, LMState state) {
         LanguageModel.checkInput(idx, B, T, state, V);
         LMState s = state;
-        if (s == null) {
-            if (zeros == null || zeros.batch != B) {
-                if (zeros != null) release(zeros);
-                zeros = newState(B);
-            } else {
-                zeros.reset();
-            }
-            s = zeros;
-        }
+        if (s == null) s = zeros = LanguageModel.zeroState(this, zeros, B);
         if (returnLogits || engine.ops.headWritesHostLogits()) logits = Buffers.ensure(logits, B * T * V);
         float[] out = returnLogits ? logits : null;
         if (T == 1) {

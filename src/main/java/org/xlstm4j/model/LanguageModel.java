@@ -31,6 +31,19 @@ public interface LanguageModel {
             if (idx[i] < 0 || idx[i] >= V) throw new org.xlstm4j.UserError("token id " + idx[i] + " is out of range for vocab size " + V);
     }
 
+    /**
+     * A zero state for batch B that a model keeps between calls: {@code cached} reset when it has that batch, else a new
+     * one (and {@code cached} released).
+     */
+    static LMState zeroState(LanguageModel model, LMState cached, int B) {
+        if (cached != null && cached.batch == B) {
+            cached.reset();
+            return cached;
+        }
+        if (cached != null) model.release(cached);
+        return model.newState(B);
+    }
+
     /** Frees what a state made by {@link #newState} holds beyond the Java heap (GPU memory); it must not be used afterwards. */
     default void release(LMState state) {}
 

@@ -75,15 +75,7 @@ public final class XLstmInference<A> implements LanguageModel, AutoCloseable {
     @Override public float[] forward(int[] idx, int B, int T, LMState state) {
         LanguageModel.checkInput(idx, B, T, state, V);
         LMState s = state;
-        if (s == null) {
-            if (zeros == null || zeros.batch != B) {
-                if (zeros != null) release(zeros);
-                zeros = newState(B);
-            } else {
-                zeros.reset();
-            }
-            s = zeros;
-        }
+        if (s == null) s = zeros = LanguageModel.zeroState(this, zeros, B);
         if (logits.length != B * T * V) logits = new float[B * T * V];
         ops.setTokens(idx, B * T);
         if (T == 1) {

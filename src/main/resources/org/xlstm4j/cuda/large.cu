@@ -22,6 +22,13 @@ __device__ __forceinline__ float sigmoidf_(float x) { return 1.f / (1.f + expf(-
                                i += (long long) gridDim.x * blockDim.x)
 
 // Sum over the block (blockDim.x a multiple of 32, ≤ 1024); every thread gets the result.
+// element access by type: fp32 as is, u16 as bf16 (rounded to nearest even on the way in)
+template <typename T> __device__ __forceinline__ void put(T* p, long long i, float x);
+template <> __device__ __forceinline__ void put<float>(float* p, long long i, float x) { p[i] = x; }
+template <> __device__ __forceinline__ void put<u16>(u16* p, long long i, float x) { p[i] = f32_to_bf16(x); }
+__device__ __forceinline__ float get(const float* p, long long i) { return p[i]; }
+__device__ __forceinline__ float get(const u16* p, long long i) { return bf16_to_f32(p[i]); }
+
 __device__ float block_sum(float v, float* red) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nw = blockDim.x >> 5;
@@ -50,103 +57,64 @@ extern "C" __global__ void embed_f16(const int* ids, const u16* w, float* x, int
     for (int i = threadIdx.x; i < E; i += blockDim.x) dst[i] = f16_to_f32(src[i]);
 }
 
-// ---- RMSNorm (spec §6.1): y = x / sqrt(mean(x²) + eps) · w, one block per row
-extern "C" __global__ void rms_norm(const float* x, const float* w, float* y, int dim, float eps) {
-    __shared__ float red[32];
-    const float* xr = x + (long long) blockIdx.x * dim;
-    float* yr = y + (long long) blockIdx.x * dim;
-    float ss = 0.f;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) ss += xr[i] * xr[i];
-    float rs = rsqrtf(block_sum(ss, red) / dim + eps);
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = (xr[i] * rs) * w[i];
-}
-
-// ---- a residual then the next RMSNorm in one pass: x += d; y = x / sqrt(mean(x²) + eps) · w, one block per row
-extern "C" __global__ void add_rms_norm(float* x, const float* d, const float* w, float* y, int dim, float eps) {
+// ---- RMSNorm (spec §6.1): y = x / sqrt(mean(x²) + eps) · w, one block per row; ADD: a residual first, x += d, in
+// the same pass (x is written back). Y = float, or u16 when y is written only as the bf16 copy a GEMM reads.
+template <bool ADD, typename Y>
+__device__ void rms_norm_rows(float* x, const float* d, const float* w, Y* y, int dim, float eps) {
     __shared__ float red[32];
     float* xr = x + (long long) blockIdx.x * dim;
-    const float* dr = d + (long long) blockIdx.x * dim;
-    float* yr = y + (long long) blockIdx.x * dim;
+    Y* yr = y + (long long) blockIdx.x * dim;
     float ss = 0.f;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) { float v = xr[i] + dr[i]; xr[i] = v; ss += v * v; }
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        float v = xr[i];
+        if (ADD) { v += d[(long long) blockIdx.x * dim + i]; xr[i] = v; }
+        ss += v * v;
+    }
     float rs = rsqrtf(block_sum(ss, red) / dim + eps);
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = (xr[i] * rs) * w[i];
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) put<Y>(yr, i, (xr[i] * rs) * w[i]);
 }
 
-// ---- the same two norms for dim ≤ 4·blockDim.x, each thread's values held in registers between the passes (one
-// round trip to memory instead of two; the same elements per thread in the same order, so the same sums)
-extern "C" __global__ void rms_norm_r4(const float* x, const float* w, float* y, int dim, float eps) {
+// the same for dim ≤ 4·blockDim.x, each thread's values held in registers between the passes (one round trip to
+// memory instead of two; the same elements per thread in the same order, so the same sums)
+template <bool ADD, typename Y>
+__device__ void rms_norm_rows_r4(float* x, const float* d, const float* w, Y* y, int dim, float eps) {
     __shared__ float red[32];
-    const float* xr = x + (long long) blockIdx.x * dim;
-    float* yr = y + (long long) blockIdx.x * dim;
+    float* xr = x + (long long) blockIdx.x * dim;
+    Y* yr = y + (long long) blockIdx.x * dim;
     float v[4], wv[4], ss = 0.f;
 #pragma unroll
     for (int u = 0; u < 4; u++) {
         int i = threadIdx.x + u * blockDim.x;
-        if (i < dim) { v[u] = xr[i]; wv[u] = w[i]; ss += v[u] * v[u]; }
+        if (i < dim) {
+            float t = xr[i];
+            if (ADD) { t += d[(long long) blockIdx.x * dim + i]; xr[i] = t; }
+            v[u] = t; wv[u] = w[i]; ss += t * t;
+        }
     }
     float rs = rsqrtf(block_sum(ss, red) / dim + eps);
 #pragma unroll
     for (int u = 0; u < 4; u++) {
         int i = threadIdx.x + u * blockDim.x;
-        if (i < dim) yr[i] = (v[u] * rs) * wv[u];
+        if (i < dim) put<Y>(yr, i, (v[u] * rs) * wv[u]);
     }
+}
+extern "C" __global__ void rms_norm(const float* x, const float* w, float* y, int dim, float eps) {
+    rms_norm_rows<false, float>((float*) x, nullptr, w, y, dim, eps);
+}
+extern "C" __global__ void add_rms_norm(float* x, const float* d, const float* w, float* y, int dim, float eps) {
+    rms_norm_rows<true, float>(x, d, w, y, dim, eps);
+}
+extern "C" __global__ void rms_norm_r4(const float* x, const float* w, float* y, int dim, float eps) {
+    rms_norm_rows_r4<false, float>((float*) x, nullptr, w, y, dim, eps);
 }
 extern "C" __global__ void add_rms_norm_r4(float* x, const float* d, const float* w, float* y, int dim, float eps) {
-    __shared__ float red[32];
-    float* xr = x + (long long) blockIdx.x * dim;
-    const float* dr = d + (long long) blockIdx.x * dim;
-    float* yr = y + (long long) blockIdx.x * dim;
-    float v[4], wv[4], ss = 0.f;
-#pragma unroll
-    for (int u = 0; u < 4; u++) {
-        int i = threadIdx.x + u * blockDim.x;
-        if (i < dim) { float t = xr[i] + dr[i]; xr[i] = t; v[u] = t; wv[u] = w[i]; ss += t * t; }
-    }
-    float rs = rsqrtf(block_sum(ss, red) / dim + eps);
-#pragma unroll
-    for (int u = 0; u < 4; u++) {
-        int i = threadIdx.x + u * blockDim.x;
-        if (i < dim) yr[i] = (v[u] * rs) * wv[u];
-    }
+    rms_norm_rows_r4<true, float>(x, d, w, y, dim, eps);
 }
-
-// ---- the two r4 norms writing y in bf16 only (prefill, when every consumer is a bf16 GEMM): the same values as
-// to_bf16 of the fp32 output, without writing and re-reading the fp32 rows
 extern "C" __global__ void rms_norm_r4_h(const float* x, const float* w, u16* y, int dim, float eps) {
-    __shared__ float red[32];
-    const float* xr = x + (long long) blockIdx.x * dim;
-    u16* yr = y + (long long) blockIdx.x * dim;
-    float v[4], wv[4], ss = 0.f;
-#pragma unroll
-    for (int u = 0; u < 4; u++) {
-        int i = threadIdx.x + u * blockDim.x;
-        if (i < dim) { v[u] = xr[i]; wv[u] = w[i]; ss += v[u] * v[u]; }
-    }
-    float rs = rsqrtf(block_sum(ss, red) / dim + eps);
-#pragma unroll
-    for (int u = 0; u < 4; u++) {
-        int i = threadIdx.x + u * blockDim.x;
-        if (i < dim) yr[i] = f32_to_bf16((v[u] * rs) * wv[u]);
-    }
+    rms_norm_rows_r4<false, u16>((float*) x, nullptr, w, y, dim, eps);
 }
 extern "C" __global__ void add_rms_norm_r4_h(float* x, const float* d, const float* w, u16* y, int dim, float eps) {
-    __shared__ float red[32];
-    float* xr = x + (long long) blockIdx.x * dim;
-    const float* dr = d + (long long) blockIdx.x * dim;
-    u16* yr = y + (long long) blockIdx.x * dim;
-    float v[4], wv[4], ss = 0.f;
-#pragma unroll
-    for (int u = 0; u < 4; u++) {
-        int i = threadIdx.x + u * blockDim.x;
-        if (i < dim) { float t = xr[i] + dr[i]; xr[i] = t; v[u] = t; wv[u] = w[i]; ss += t * t; }
-    }
-    float rs = rsqrtf(block_sum(ss, red) / dim + eps);
-#pragma unroll
-    for (int u = 0; u < 4; u++) {
-        int i = threadIdx.x + u * blockDim.x;
-        if (i < dim) yr[i] = f32_to_bf16((v[u] * rs) * wv[u]);
-    }
+    rms_norm_rows_r4<true, u16>(x, d, w, y, dim, eps);
 }
 
 // ---- MultiHeadLayerNorm (spec §6.1): per (row, head) LayerNorm over gdim features, scale w, no bias.
@@ -179,11 +147,6 @@ extern "C" __global__ void gate_preact(float* g, const float* bias, long long n,
 }
 
 // ---- layouts: rows [B, Ts, NH·D] tokens [a, a+n) ↔ heads [B, NH, n, D]; the heads side in fp32 or bf16
-template <typename T> __device__ __forceinline__ void put(T* p, long long i, float x);
-template <> __device__ __forceinline__ void put<float>(float* p, long long i, float x) { p[i] = x; }
-template <> __device__ __forceinline__ void put<u16>(u16* p, long long i, float x) { p[i] = f32_to_bf16(x); }
-__device__ __forceinline__ float get(const float* p, long long i) { return p[i]; }
-__device__ __forceinline__ float get(const u16* p, long long i) { return bf16_to_f32(p[i]); }
 
 // grid: B·NH·n rows of the heads layout (one block each), threads over D; 32-bit index math except the offsets
 template <typename T>
@@ -676,13 +639,21 @@ extern "C" __global__ void copy_many(const long long* table, int count) {
 }
 // MultiHeadLayerNorm (spec §6.1) reading h either in rows layout [B·Ts, NH, DH] (fp32) or straight from the cell's
 // heads layout [B, NH, Ts, DH] (fp32 or bf16), optionally times σ(o) (the output gate): grid (B·Ts, NH)
+// the first of the gdim values of (row, head g): in the rows layout at yo, in the heads layout at [row / Ts, g, row % Ts]
+template <typename T>
+__device__ __forceinline__ const T* mh_source(const T* src, int heads, int Ts, long long row, int groups, int g,
+                                              long long yo, int gdim) {
+    return heads ? src + (((row / Ts) * groups + g) * Ts + row % Ts) * gdim : src + yo;
+}
+// a normalized value times σ(o[i]) when there is an output gate
+__device__ __forceinline__ float mh_gate(float v, const float* o, long long i) { return o != 0 ? v * sigmoidf_(o[i]) : v; }
 template <typename T>
 __device__ void mh_norm(const T* src, int heads, int Ts, const float* w, const float* o, float* y, int groups,
                         int gdim, float eps) {
     __shared__ float red[32];
     int row = blockIdx.x, g = blockIdx.y;
     long long yo = ((long long) row * groups + g) * gdim;
-    const T* xr = heads ? src + (((long long) (row / Ts) * groups + g) * Ts + row % Ts) * gdim : src + yo;
+    const T* xr = mh_source(src, heads, Ts, row, groups, g, yo, gdim);
     const float* wr = w + (long long) g * gdim;
     float s = 0.f;
     for (int i = threadIdx.x; i < gdim; i += blockDim.x) s += get(xr, i);
@@ -691,9 +662,7 @@ __device__ void mh_norm(const T* src, int heads, int Ts, const float* w, const f
     for (int i = threadIdx.x; i < gdim; i += blockDim.x) { float d = get(xr, i) - mu; ss += d * d; }
     float rs = rsqrtf(block_sum(ss, red) / gdim + eps);
     for (int i = threadIdx.x; i < gdim; i += blockDim.x) {
-        float v = (get(xr, i) - mu) * rs * wr[i];
-        if (o != 0) v *= sigmoidf_(o[yo + i]);
-        y[yo + i] = v;
+        y[yo + i] = mh_gate((get(xr, i) - mu) * rs * wr[i], o, yo + i);
     }
 }
 // the same with gdim ≤ 4·blockDim.x: values, weights and o read once into registers (same order, same sums)
@@ -703,7 +672,7 @@ __device__ void mh_norm_r4(const T* src, int heads, int Ts, const float* w, cons
     __shared__ float red[32];
     int row = blockIdx.x, g = blockIdx.y;
     long long yo = ((long long) row * groups + g) * gdim;
-    const T* xr = heads ? src + (((long long) (row / Ts) * groups + g) * Ts + row % Ts) * gdim : src + yo;
+    const T* xr = mh_source(src, heads, Ts, row, groups, g, yo, gdim);
     const float* wr = w + (long long) g * gdim;
     float xv[4], wv[4], ov[4], s = 0.f;
 #pragma unroll
@@ -724,8 +693,7 @@ __device__ void mh_norm_r4(const T* src, int heads, int Ts, const float* w, cons
         int i = threadIdx.x + u * blockDim.x;
         if (i < gdim) {
             float v = (xv[u] - mu) * rs * wv[u];
-            if (o != 0) v *= sigmoidf_(ov[u]);
-            y[yo + i] = v;
+            y[yo + i] = o != 0 ? v * sigmoidf_(ov[u]) : v;
         }
     }
 }
@@ -746,7 +714,7 @@ __device__ void mh_norm_warp(const T* src, int heads, int Ts, const float* w, co
     if (pair >= pairs) return;
     int lane = threadIdx.x & 31, g = (int) (pair % groups);
     long long row = pair / groups, yo = pair * gdim;
-    const T* xr = heads ? src + (((row / Ts) * groups + g) * Ts + row % Ts) * gdim : src + yo;
+    const T* xr = mh_source(src, heads, Ts, row, groups, g, yo, gdim);
     const float* wr = w + (long long) g * gdim;
     float xv[PER], s = 0.f;
 #pragma unroll
@@ -768,9 +736,7 @@ __device__ void mh_norm_warp(const T* src, int heads, int Ts, const float* w, co
     for (int u = 0; u < PER; u++) {
         int i = lane + 32 * u;
         if (i < gdim) {
-            float v = (xv[u] - mu) * rs * wr[i];
-            if (o != 0) v *= sigmoidf_(o[yo + i]);
-            put<U>(y, yo + i, v);
+            put<U>(y, yo + i, mh_gate((xv[u] - mu) * rs * wr[i], o, yo + i));
         }
     }
 }

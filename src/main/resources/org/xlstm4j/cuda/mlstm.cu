@@ -38,6 +38,22 @@ __device__ __forceinline__ void store(bf16_t* p, long long i, float x) {
 }
 
 // log σ(x) = −softplus(−x), without overflow
+// The sum over the four lanes of a fragment row (lanes 4i .. 4i + 3).
+__device__ __forceinline__ float quad_sum(float x) {
+    x += __shfl_xor_sync(FULL_MASK, x, 1);
+    return x + __shfl_xor_sync(FULL_MASK, x, 2);
+}
+
+// acc[i][j] += a_i·b_j for a 4×8 register tile: a = 4 consecutive floats, b = two runs of 4 (b0 then b1).
+__device__ __forceinline__ void fma_4x8(float (&acc)[4][8], float4 a, float4 b0, float4 b1) {
+    const float av[4] = {a.x, a.y, a.z, a.w};
+    const float bv[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+}
+
 __device__ __forceinline__ float log_sigmoid(float x) {
     return x >= 0.f ? -log1pf(expf(-x)) : x - log1pf(expf(x));
 }
@@ -289,15 +305,8 @@ __device__ void chunk_outputs(const T* __restrict__ q, const T* __restrict__ k, 
             __syncthreads();
 #pragma unroll 4
             for (int x = 0; x < CT; x++) {
-                const float4 qv = *reinterpret_cast<const float4*>(&qsT[x][ty * 4]);
-                const float4 c0 = *reinterpret_cast<const float4*>(&cs[x][tx * 4]);
-                const float4 c1 = *reinterpret_cast<const float4*>(&cs[x][tx * 4 + 64]);
-                const float qa[4] = {qv.x, qv.y, qv.z, qv.w};
-                const float cv[8] = {c0.x, c0.y, c0.z, c0.w, c1.x, c1.y, c1.z, c1.w};
-#pragma unroll
-                for (int i = 0; i < 4; i++)
-#pragma unroll
-                    for (int j = 0; j < 8; j++) acc[i][j] = fmaf(qa[i], cv[j], acc[i][j]);
+                fma_4x8(acc, *reinterpret_cast<const float4*>(&qsT[x][ty * 4]),
+                        *reinterpret_cast<const float4*>(&cs[x][tx * 4]), *reinterpret_cast<const float4*>(&cs[x][tx * 4 + 64]));
             }
             {   // q_τ·n: four threads per row τ = tid / 4, each a quarter of the slice (summed below)
                 const int r = tid >> 2, x0 = (tid & 3) * (CT / 4);
@@ -317,10 +326,8 @@ __device__ void chunk_outputs(const T* __restrict__ q, const T* __restrict__ k, 
         const int r = tid >> 2, s0 = (tid & 3) * (LMAX / 4);
         float part = 0.f;
         for (int sg = s0; sg < s0 + LMAX / 4 && sg <= r; sg++) part += psT[sg][r];   // P is 0 past len
-        qn += __shfl_xor_sync(FULL_MASK, qn, 1);
-        qn += __shfl_xor_sync(FULL_MASK, qn, 2);
-        part += __shfl_xor_sync(FULL_MASK, part, 1);
-        part += __shfl_xor_sync(FULL_MASK, part, 2);
+        qn = quad_sum(qn);
+        part = quad_sum(part);
         if ((tid & 3) == 0) rsum[r] = alpha[r] * qn + part;
     }
     // intra-chunk part: P V, V in slices of CT rows
@@ -332,15 +339,8 @@ __device__ void chunk_outputs(const T* __restrict__ q, const T* __restrict__ k, 
         __syncthreads();
 #pragma unroll 4
         for (int x = 0; x < CT; x++) {
-            const float4 pv = *reinterpret_cast<const float4*>(&psT[s0 + x][ty * 4]);
-            const float4 v0 = *reinterpret_cast<const float4*>(&cs[x][tx * 4]);
-            const float4 v1 = *reinterpret_cast<const float4*>(&cs[x][tx * 4 + 64]);
-            const float pa[4] = {pv.x, pv.y, pv.z, pv.w};
-            const float vv[8] = {v0.x, v0.y, v0.z, v0.w, v1.x, v1.y, v1.z, v1.w};
-#pragma unroll
-            for (int i = 0; i < 4; i++)
-#pragma unroll
-                for (int j = 0; j < 8; j++) acc[i][j] = fmaf(pa[i], vv[j], acc[i][j]);
+            fma_4x8(acc, *reinterpret_cast<const float4*>(&psT[s0 + x][ty * 4]),
+                    *reinterpret_cast<const float4*>(&cs[x][tx * 4]), *reinterpret_cast<const float4*>(&cs[x][tx * 4 + 64]));
         }
         __syncthreads();
     }
@@ -498,6 +498,21 @@ __device__ __forceinline__ void mma_bf16(float* d, unsigned a0, unsigned a1, uns
                  : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 // two floats → bf16x2 (round to nearest even), lo in the low half
+// Two m16n8k16 products sharing the A fragment a0..a3: the B fragments of both n-halves from one ldmatrix.x4 at
+// shared address b (transposed with _t), into d0 and d1.
+__device__ __forceinline__ void mma_x2(float* d0, float* d1, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b) {
+    unsigned b0, b1, b2, b3;
+    ldsm_x4(b, b0, b1, b2, b3);
+    mma_bf16(d0, a0, a1, a2, a3, b0, b1);
+    mma_bf16(d1, a0, a1, a2, a3, b2, b3);
+}
+__device__ __forceinline__ void mma_x2_t(float* d0, float* d1, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b) {
+    unsigned b0, b1, b2, b3;
+    ldsm_x4_t(b, b0, b1, b2, b3);
+    mma_bf16(d0, a0, a1, a2, a3, b0, b1);
+    mma_bf16(d1, a0, a1, a2, a3, b2, b3);
+}
+
 __device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
     unsigned r;
     asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
@@ -557,6 +572,203 @@ __device__ __forceinline__ void chunk_gates(int gc, int lane, int L, int T_, int
     }
 }
 
+// ---- pieces shared by the two fused kernels below (the same code in both; NT = threads of the block, the row group
+// of a warp = which 16 rows of a tile it owns)
+
+// The fp32 state tile a warp keeps in registers: rows dv = drow + (e ≥ 2 ? 8 : 0), columns dk = acol + 8j + (e & 1),
+// read from (or, STORE, written to) cState [BH, DK, DV].
+template <int NJ, bool STORE>
+__device__ __forceinline__ void tc_state_tile(float (&cT)[NJ][4], float* cState, int bh, int DK, int DV, int drow, int acol) {
+#pragma unroll
+    for (int j = 0; j < NJ; j++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            int d = drow + (e >> 1) * 8, a = acol + 8 * j + (e & 1);
+            if (STORE) {
+                if (a < DK && d < DV) cState[((long long) bh * DK + a) * DV + d] = cT[j][e];
+            } else {
+                cT[j][e] = (cState != nullptr && a < DK && d < DV) ? cState[((long long) bh * DK + a) * DV + d] : 0.f;
+            }
+        }
+}
+
+// Chunk ch's q, k rows [64][DKP] and v rows [64][TC_TV] into stage st of the shared tiles; zero-fill outside.
+template <int DKP, int NT>
+__device__ __forceinline__ void tc_load_chunk(bf16_t* smem, const bf16_t* q, const bf16_t* k, const bf16_t* v, int ch, int st,
+                                              int L, int T_, int DK, int DV, int d0, long long gbase, int tid) {
+    constexpr int QS = tc_qk_stride(DKP), STAGE = tc_stage_elems(DKP), CQ = DKP / 8;
+    const long long t0 = (long long) ch * L;
+    const int len = min(L, (int) (T_ - t0));
+    bf16_t* Qs = smem + st * STAGE;
+    bf16_t* Ks = Qs + LMAX * QS;
+    bf16_t* Vs = Ks + LMAX * QS;
+    for (int e = tid; e < LMAX * CQ; e += NT) {
+        int r = e / CQ, c = e % CQ;
+        bool ok = r < len && 8 * c < DK;
+        long long off = ok ? (gbase + t0 + r) * DK + 8 * c : 0;
+        cp_async16(smem_u32(Qs + r * QS + 8 * c), q + off, ok);
+        cp_async16(smem_u32(Ks + r * QS + 8 * c), k + off, ok);
+    }
+    for (int e = tid; e < LMAX * (TC_TV / 8); e += NT) {
+        int r = e / (TC_TV / 8), c = e % (TC_TV / 8);
+        bool ok = r < len && d0 + 8 * c < DV;
+        long long off = ok ? (gbase + t0 + r) * DV + d0 + 8 * c : 0;
+        cp_async16(smem_u32(Vs + r * TC_VS + 8 * c), v + off, ok);
+    }
+}
+
+// The gate warp's pre-activations of the first chunk (lanes hold positions lane and lane + 32).
+__device__ __forceinline__ void tc_first_gates(int lane, int L, int T_, long long gbase, const float* ig, const float* fg,
+                                               float& pig0, float& pig1, float& pfg0, float& pfg1) {
+    const int len = min(L, T_);
+    if (lane < len) { pig0 = ig[gbase + lane]; pfg0 = fg[gbase + lane]; }
+    if (lane + 32 < len) { pig1 = ig[gbase + lane + 32]; pfg1 = fg[gbase + lane + 32]; }
+}
+
+// ldmatrix lane offsets (bytes) for row group rg: "nk" = B operand stored n-major (k contiguous), or A row-major.
+template <int QS>
+__device__ __forceinline__ void tc_lane_offsets(int lane, int rg, unsigned& offQrowA, unsigned& offNK, unsigned& offNKp,
+                                                unsigned& offVt, unsigned& offKt) {
+    const int li = lane >> 3, lr = lane & 7;
+    offQrowA = ((16 * rg + lr + (li & 1) * 8) * QS + (li >> 1) * 8) * 2;   // A: Q rows
+    offNK = ((lr + (li >> 1) * 8) * QS + (li & 1) * 8) * 2;                // B: n rows of Q/K
+    offNKp = ((lr + (li >> 1) * 8) * TC_VS + (li & 1) * 8) * 2;            // B: n rows of P
+    offVt = ((lr + (li >> 1) * 8) * TC_VS + 16 * rg + (li & 1) * 8) * 2;   // A: Vᵀ (trans)
+    offKt = ((lr + (li & 1) * 8) * QS + (li >> 1) * 8) * 2;                // B: K (trans)
+}
+
+// hᵀ ← Cᵀ·Qᵀ for the warp's rows (state columns kb + 16·kk, kk < NJ/2), nothing when skip (a zero state).
+template <int NJ, int QS>
+__device__ __forceinline__ void tc_state_times_q(float (&hT)[8][4], const float (&cT)[NJ][4], unsigned qA, unsigned offNK,
+                                                 int kb, bool skip) {
+#pragma unroll
+    for (int j = 0; j < 8; j++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) hT[j][e] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < NJ / 2; kk++) {
+        if (skip) break;
+        const unsigned a0 = pack_bf16(cT[2 * kk][0], cT[2 * kk][1]), a1 = pack_bf16(cT[2 * kk][2], cT[2 * kk][3]);
+        const unsigned a2 = pack_bf16(cT[2 * kk + 1][0], cT[2 * kk + 1][1]);
+        const unsigned a3 = pack_bf16(cT[2 * kk + 1][2], cT[2 * kk + 1][3]);
+#pragma unroll
+        for (int jp = 0; jp < 4; jp++) {
+            mma_x2(hT[2 * jp], hT[2 * jp + 1], a0, a1, a2, a3, qA + offNK + (16 * jp * QS + kb + kk * 16) * 2);
+        }
+    }
+}
+
+// hᵀ columns τ scaled by α_τ, the state by β (the chunk's decays, spec §3.4).
+template <int NJ>
+__device__ __forceinline__ void tc_decay(float (&hT)[8][4], float (&cT)[NJ][4], const float* alpha, float beta, int t4) {
+#pragma unroll
+    for (int j = 0; j < 8; j++) {
+        const float al0 = alpha[8 * j + 2 * t4], al1 = alpha[8 * j + 2 * t4 + 1];
+        hT[j][0] *= al0; hT[j][1] *= al1; hT[j][2] *= al0; hT[j][3] *= al1;
+    }
+#pragma unroll
+    for (int j = 0; j < NJ; j++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) cT[j][e] *= beta;
+}
+
+// The double-buffered pipeline's turn: start loading chunk ch + 1 into the other stage, then wait for chunk ch.
+template <typename Load>
+__device__ __forceinline__ void tc_next_chunk(Load& load_chunk, int ch, int NC, int st) {
+    if (ch + 1 < NC) load_chunk(ch + 1, st ^ 1);
+    cp_async_commit();
+    cp_async_wait1();
+    __syncthreads();                                                  // (1) chunk ch and its gates ready
+}
+
+// Stage st's q, k, v tiles and the shared-memory addresses of them and of P.
+template <int QS, int STAGE>
+__device__ __forceinline__ void tc_stage_tiles(const bf16_t* smem, int st, const bf16_t* Ps, const bf16_t*& Qs,
+                                               const bf16_t*& Ks, const bf16_t*& Vs, unsigned& qA, unsigned& kA,
+                                               unsigned& vA, unsigned& pA) {
+    Qs = smem + st * STAGE;
+    Ks = Qs + LMAX * QS;
+    Vs = Ks + LMAX * QS;
+    qA = smem_u32(Qs); kA = smem_u32(Ks); vA = smem_u32(Vs); pA = smem_u32(Ps);
+}
+
+// Cᵀ += (w ⊙ Vᵀ)·K for σ-tile ks: the Vᵀ fragment a0..a3 scaled by the chunk weights, times K columns kb + 16·jp.
+template <int NJ, int QS>
+__device__ __forceinline__ void tc_state_update(float (&cT)[NJ][4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
+                                                const float* wgt, int ks, int t4, unsigned kA, unsigned offKt, int kb) {
+    const int sg = 16 * ks + 2 * t4;
+    const float w0 = wgt[sg], w1 = wgt[sg + 1], w8 = wgt[sg + 8], w9 = wgt[sg + 9];
+    a0 = scale_bf16x2(a0, w0, w1);
+    a1 = scale_bf16x2(a1, w0, w1);
+    a2 = scale_bf16x2(a2, w8, w9);
+    a3 = scale_bf16x2(a3, w8, w9);
+#pragma unroll
+    for (int jp = 0; jp < NJ / 2; jp++) {
+        mma_x2_t(cT[2 * jp], cT[2 * jp + 1], a0, a1, a2, a3, kA + offKt + (ks * 16 * QS + kb + 16 * jp) * 2);
+    }
+}
+
+// One fragment of S (columns sg, sg + 1 of rows ta, tb) to P = scale·S·e^(b_τ − m_τ + ĩ_σ − b_σ) on and below the
+// diagonal (0 elsewhere and past len), into Ps as bf16; the row sums accumulate in rs0, rs1 (spec §3.4).
+__device__ __forceinline__ void tc_p_fragment(const float (&sj)[4], int sg, int ta, int tb, int len, float ba, float bb,
+                                              const float* igs, const float* bcum, float scale, bf16_t* Ps,
+                                              float& rs0, float& rs1) {
+    const float c0 = igs[sg] - bcum[sg], c1 = igs[sg + 1] - bcum[sg + 1];
+    float p0 = (sg <= ta && ta < len) ? scale * sj[0] * expf(ba + c0) : 0.f;
+    float p1 = (sg + 1 <= ta && ta < len) ? scale * sj[1] * expf(ba + c1) : 0.f;
+    float p2 = (sg <= tb && tb < len) ? scale * sj[2] * expf(bb + c0) : 0.f;
+    float p3 = (sg + 1 <= tb && tb < len) ? scale * sj[3] * expf(bb + c1) : 0.f;
+    rs0 += p0 + p1;
+    rs1 += p2 + p3;
+    *reinterpret_cast<unsigned*>(Ps + ta * TC_VS + sg) = pack_bf16(p0, p1);
+    *reinterpret_cast<unsigned*>(Ps + tb * TC_VS + sg) = pack_bf16(p2, p3);
+}
+
+// q_r·n over columns kb .. kb + N of row r, two lanes per row taking alternate pairs (both lanes get the sum).
+template <int QS, int N>
+__device__ __forceinline__ float tc_q_dot_n(const bf16_t* Qs, const float* ns, int r, int half, int kb) {
+    float qv[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll 4
+    for (int x = 0; x < N / 2; x += 2) {
+        const int xx = kb + 2 * x + 2 * half;
+        const unsigned pr = *reinterpret_cast<const unsigned*>(Qs + r * QS + xx);
+        qv[(x >> 1) & 3] = fmaf(__uint_as_float(pr << 16), ns[xx], qv[(x >> 1) & 3]);
+        qv[(x >> 1) & 3] = fmaf(__uint_as_float(pr & 0xffff0000u), ns[xx + 1], qv[(x >> 1) & 3]);
+    }
+    float qn = (qv[0] + qv[1]) + (qv[2] + qv[3]);
+    return qn + __shfl_xor_sync(FULL_MASK, qn, 1);
+}
+
+// What one turn of the chunk loop reads: stage st's gate quantities, its q, k, v tiles and their shared-memory
+// addresses (and P's), and the ldmatrix lane offsets of row group rg.
+struct TcTurn {
+    const float *bcum, *igs, *stab, *alpha, *wgt;
+    const bf16_t *Qs, *Ks, *Vs;
+    unsigned qA, kA, vA, pA, offQrowA, offNK, offNKp, offVt, offKt;
+};
+template <int QS, int STAGE>
+__device__ __forceinline__ TcTurn tc_turn(const bf16_t* smem, int st, const bf16_t* Ps, int lane, int rg,
+                                          const float (*bcumB)[LMAX], const float (*igsB)[LMAX], const float (*stabB)[LMAX],
+                                          const float (*alphaB)[LMAX], const float (*wgtB)[LMAX]) {
+    TcTurn u;
+    u.bcum = bcumB[st]; u.igs = igsB[st]; u.stab = stabB[st]; u.alpha = alphaB[st]; u.wgt = wgtB[st];
+    tc_stage_tiles<QS, STAGE>(smem, st, Ps, u.Qs, u.Ks, u.Vs, u.qA, u.kA, u.vA, u.pA);
+    tc_lane_offsets<QS>(lane, rg, u.offQrowA, u.offNK, u.offNKp, u.offVt, u.offKt);
+    return u;
+}
+
+// The chunk's h tile (bf16 in shared memory) out to h [BH, T, DV], rows < len.
+template <int NT>
+__device__ __forceinline__ void tc_store_h(bf16_t* h, const bf16_t* Hs, int tid, int len, long long gbase, long long t0,
+                                           int d0, int DV) {
+    for (int e = tid; e < LMAX * (TC_TV / 8); e += NT) {
+        const int r = e / (TC_TV / 8), c = e % (TC_TV / 8);
+        if (r < len && d0 + 8 * c < DV)
+            *reinterpret_cast<uint4*>(h + (gbase + t0 + r) * DV + d0 + 8 * c) =
+                    *reinterpret_cast<const uint4*>(Hs + r * TC_VS + 8 * c);
+    }
+}
+
 template <int DKP>
 __device__ void chunkwise_tc(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v,
                              const float* __restrict__ ig, const float* __restrict__ fg, bf16_t* __restrict__ h,
@@ -578,13 +790,7 @@ __device__ void chunkwise_tc(const bf16_t* __restrict__ q, const bf16_t* __restr
 
     // the state: warp rows dv = d0 + 16·warp + g (+8), columns dk = 8j + 2·t4 (+1)
     float cT[NJ][4];
-#pragma unroll
-    for (int j = 0; j < NJ; j++)
-#pragma unroll
-        for (int e = 0; e < 4; e++) {
-            int d = d0 + 16 * warp + g + (e >> 1) * 8, a = 8 * j + 2 * t4 + (e & 1);
-            cT[j][e] = (cState != nullptr && a < DK && d < DV) ? cState[((long long) bh * DK + a) * DV + d] : 0.f;
-        }
+    tc_state_tile<NJ, false>(cT, cState, bh, DK, DV, d0 + 16 * warp + g, 2 * t4);
     float nreg = 0.f;
     if (tid < DKP) {
         nreg = (nIn != nullptr && tid < DK) ? nIn[(long long) bh * DK + tid] : 0.f;
@@ -595,34 +801,12 @@ __device__ void chunkwise_tc(const bf16_t* __restrict__ q, const bf16_t* __restr
 
     // chunk loader: q, k rows [64][DKP], v rows [64][TC_TV] into stage st; zero-fill outside
     auto load_chunk = [&](int ch, int st) {
-        const long long t0 = (long long) ch * L;
-        const int len = min(L, (int) (T_ - t0));
-        bf16_t* Qs = smem + st * STAGE;
-        bf16_t* Ks = Qs + LMAX * QS;
-        bf16_t* Vs = Ks + LMAX * QS;
-        constexpr int CQ = DKP / 8;
-        for (int e = tid; e < LMAX * CQ; e += 128) {
-            int r = e / CQ, c = e % CQ;
-            bool ok = r < len && 8 * c < DK;
-            long long off = ok ? (gbase + t0 + r) * DK + 8 * c : 0;
-            cp_async16(smem_u32(Qs + r * QS + 8 * c), q + off, ok);
-            cp_async16(smem_u32(Ks + r * QS + 8 * c), k + off, ok);
-        }
-        for (int e = tid; e < LMAX * (TC_TV / 8); e += 128) {
-            int r = e / (TC_TV / 8), c = e % (TC_TV / 8);
-            bool ok = r < len && d0 + 8 * c < DV;
-            long long off = ok ? (gbase + t0 + r) * DV + d0 + 8 * c : 0;
-            cp_async16(smem_u32(Vs + r * TC_VS + 8 * c), v + off, ok);
-        }
+        tc_load_chunk<DKP, 128>(smem, q, k, v, ch, st, L, T_, DK, DV, d0, gbase, tid);
     };
     load_chunk(0, 0);
     cp_async_commit();
     float pig0 = 0.f, pig1 = 0.f, pfg0 = 0.f, pfg1 = 0.f;   // warp 0: gate pre-activations of the next chunk
-    if (warp == 0) {
-        const int len = min(L, T_);
-        if (lane < len) { pig0 = ig[gbase + lane]; pfg0 = fg[gbase + lane]; }
-        if (lane + 32 < len) { pig1 = ig[gbase + lane + 32]; pfg1 = fg[gbase + lane + 32]; }
-    }
+    if (warp == 0) tc_first_gates(lane, L, T_, gbase, ig, fg, pig0, pig1, pfg0, pfg1);
 
     // warp 0: the gate quantities of chunk gc (spec §3.4) into buffer gc & 1, from the pre-activations held in
     // pig*/pfg*, whose next chunk's values it then loads; mPrev advances to the m after chunk gc
@@ -636,24 +820,9 @@ __device__ void chunkwise_tc(const bf16_t* __restrict__ q, const bf16_t* __restr
         const int st = ch & 1;
         const long long t0 = (long long) ch * L;
         const int len = min(L, (int) (T_ - t0));
-        if (ch + 1 < NC) load_chunk(ch + 1, st ^ 1);
-        cp_async_commit();
-        cp_async_wait1();
-        __syncthreads();                                                  // (1) chunk ch and its gates ready
-        const float* bcum = bcumB[st]; const float* igs = igsB[st]; const float* stab = stabB[st];
-        const float* alpha = alphaB[st]; const float* wgt = wgtB[st];
-
-        const bf16_t* Qs = smem + st * STAGE;
-        const bf16_t* Ks = Qs + LMAX * QS;
-        const bf16_t* Vs = Ks + LMAX * QS;
-        const unsigned qA = smem_u32(Qs), kA = smem_u32(Ks), vA = smem_u32(Vs), pA = smem_u32(Ps);
-        // ldmatrix lane offsets (bytes): "nk" = B operand stored n-major (k contiguous), or A row-major
-        const int li = lane >> 3, lr = lane & 7;
-        const unsigned offQrowA = ((16 * warp + lr + (li & 1) * 8) * QS + (li >> 1) * 8) * 2;  // A: Q rows
-        const unsigned offNK = ((lr + (li >> 1) * 8) * QS + (li & 1) * 8) * 2;                 // B: n rows of Q/K
-        const unsigned offNKp = ((lr + (li >> 1) * 8) * TC_VS + (li & 1) * 8) * 2;             // B: n rows of P
-        const unsigned offVt = ((lr + (li >> 1) * 8) * TC_VS + 16 * warp + (li & 1) * 8) * 2;  // A: Vᵀ (trans)
-        const unsigned offKt = ((lr + (li & 1) * 8) * QS + (li >> 1) * 8) * 2;                 // B: K (trans)
+        tc_next_chunk(load_chunk, ch, NC, st);
+        const auto [bcum, igs, stab, alpha, wgt, Qs, Ks, Vs, qA, kA, vA, pA, offQrowA, offNK, offNKp, offVt, offKt] =
+                tc_turn<QS, STAGE>(smem, st, Ps, lane, warp, bcumB, igsB, stabB, alphaB, wgtB);
 
         {   // ---- S = Q Kᵀ, rows τ = 16·warp + g (+8); P and the row sums
             float s[8][4];
@@ -668,10 +837,7 @@ __device__ void chunkwise_tc(const bf16_t* __restrict__ q, const bf16_t* __restr
 #pragma unroll
                 for (int jp = 0; jp < 4; jp++) {
                     if (16 * jp > 16 * warp + 15) continue;                  // causal: σ-tiles past the rows
-                    unsigned b0, b1, b2, b3;
-                    ldsm_x4(kA + offNK + (16 * jp * QS + kk * 16) * 2, b0, b1, b2, b3);
-                    mma_bf16(s[2 * jp], a0, a1, a2, a3, b0, b1);
-                    mma_bf16(s[2 * jp + 1], a0, a1, a2, a3, b2, b3);
+                    mma_x2(s[2 * jp], s[2 * jp + 1], a0, a1, a2, a3, kA + offNK + (16 * jp * QS + kk * 16) * 2);
                 }
             }
             float rs0 = 0.f, rs1 = 0.f;
@@ -679,33 +845,13 @@ __device__ void chunkwise_tc(const bf16_t* __restrict__ q, const bf16_t* __restr
             const float ba = bcum[ta] - stab[ta], bb = bcum[tb] - stab[tb];
 #pragma unroll
             for (int j = 0; j < 8; j++) {
-                const int sg = 8 * j + 2 * t4;
-                const float c0 = igs[sg] - bcum[sg], c1 = igs[sg + 1] - bcum[sg + 1];
-                float p0 = (sg <= ta && ta < len) ? scale * s[j][0] * expf(ba + c0) : 0.f;
-                float p1 = (sg + 1 <= ta && ta < len) ? scale * s[j][1] * expf(ba + c1) : 0.f;
-                float p2 = (sg <= tb && tb < len) ? scale * s[j][2] * expf(bb + c0) : 0.f;
-                float p3 = (sg + 1 <= tb && tb < len) ? scale * s[j][3] * expf(bb + c1) : 0.f;
-                rs0 += p0 + p1;
-                rs1 += p2 + p3;
-                *reinterpret_cast<unsigned*>(Ps + ta * TC_VS + sg) = pack_bf16(p0, p1);
-                *reinterpret_cast<unsigned*>(Ps + tb * TC_VS + sg) = pack_bf16(p2, p3);
+                tc_p_fragment(s[j], 8 * j + 2 * t4, ta, tb, len, ba, bb, igs, bcum, scale, Ps, rs0, rs1);
             }
-            rs0 += __shfl_xor_sync(FULL_MASK, rs0, 1);
-            rs0 += __shfl_xor_sync(FULL_MASK, rs0, 2);
-            rs1 += __shfl_xor_sync(FULL_MASK, rs1, 1);
-            rs1 += __shfl_xor_sync(FULL_MASK, rs1, 2);
+            rs0 = quad_sum(rs0);
+            rs1 = quad_sum(rs1);
             // q_τ·n for rows 16·warp + lane/2, two lanes per row
             const int r = 16 * warp + (lane >> 1), half = lane & 1;
-            float qv[4] = {0.f, 0.f, 0.f, 0.f};
-#pragma unroll 4
-            for (int x = 0; x < DKP / 2; x += 2) {
-                const int xx = 2 * x + 2 * half;                         // the two lanes of a row take alternate pairs
-                const unsigned pr = *reinterpret_cast<const unsigned*>(Qs + r * QS + xx);
-                qv[(x >> 1) & 3] = fmaf(__uint_as_float(pr << 16), ns[xx], qv[(x >> 1) & 3]);
-                qv[(x >> 1) & 3] = fmaf(__uint_as_float(pr & 0xffff0000u), ns[xx + 1], qv[(x >> 1) & 3]);
-            }
-            float qn = (qv[0] + qv[1]) + (qv[2] + qv[3]);
-            qn += __shfl_xor_sync(FULL_MASK, qn, 1);
+            const float qn = tc_q_dot_n<QS, DKP>(Qs, ns, r, half, 0);
             // den_τ = α_τ q_τ·n + Σ_σ P[τ, σ]: lane 8·i (i < 4) holds the row sums of rows 16w + 2i (+8) … gather
             const float rsA = __shfl_sync(FULL_MASK, rs0, ((lane >> 1) & 7) * 4);   // row 16w + (lane>>1) if < 8
             const float rsB = __shfl_sync(FULL_MASK, rs1, ((lane >> 1) & 7) * 4);   // row 16w + (lane>>1) if ≥ 8
@@ -717,34 +863,9 @@ __device__ void chunkwise_tc(const bf16_t* __restrict__ q, const bf16_t* __restr
 
         {   // ---- hᵀ = α ⊙ (Cᵀ Qᵀ) + Vᵀ Pᵀ; then Cᵀ = β Cᵀ + (w ⊙ Vᵀ) K
             float hT[8][4];
-#pragma unroll
-            for (int j = 0; j < 8; j++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) hT[j][e] = 0.f;
-#pragma unroll
-            for (int kk = 0; kk < DKP / 16; kk++) {
-                if (!hasState && ch == 0) break;                             // the zero state adds nothing
-                const unsigned a0 = pack_bf16(cT[2 * kk][0], cT[2 * kk][1]), a1 = pack_bf16(cT[2 * kk][2], cT[2 * kk][3]);
-                const unsigned a2 = pack_bf16(cT[2 * kk + 1][0], cT[2 * kk + 1][1]);
-                const unsigned a3 = pack_bf16(cT[2 * kk + 1][2], cT[2 * kk + 1][3]);
-#pragma unroll
-                for (int jp = 0; jp < 4; jp++) {
-                    unsigned b0, b1, b2, b3;
-                    ldsm_x4(qA + offNK + (16 * jp * QS + kk * 16) * 2, b0, b1, b2, b3);
-                    mma_bf16(hT[2 * jp], a0, a1, a2, a3, b0, b1);
-                    mma_bf16(hT[2 * jp + 1], a0, a1, a2, a3, b2, b3);
-                }
-            }
-#pragma unroll
-            for (int j = 0; j < 8; j++) {
-                const float al0 = alpha[8 * j + 2 * t4], al1 = alpha[8 * j + 2 * t4 + 1];
-                hT[j][0] *= al0; hT[j][1] *= al1; hT[j][2] *= al0; hT[j][3] *= al1;
-            }
+            tc_state_times_q<NJ, QS>(hT, cT, qA, offNK, 0, !hasState && ch == 0);   // the zero state adds nothing
             const float beta = betaB[st];
-#pragma unroll
-            for (int j = 0; j < NJ; j++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) cT[j][e] *= beta;
+            tc_decay<NJ>(hT, cT, alpha, beta, t4);
 #pragma unroll
             for (int ks = 0; ks < LMAX / 16; ks++) {
                 unsigned a0, a1, a2, a3;
@@ -752,24 +873,9 @@ __device__ void chunkwise_tc(const bf16_t* __restrict__ q, const bf16_t* __restr
 #pragma unroll
                 for (int jp = 0; jp < 4; jp++) {
                     if (16 * ks > 16 * jp + 15) continue;                    // causal: Pᵀ[σ, τ] = 0 for σ > τ
-                    unsigned b0, b1, b2, b3;
-                    ldsm_x4(pA + offNKp + (16 * jp * TC_VS + ks * 16) * 2, b0, b1, b2, b3);
-                    mma_bf16(hT[2 * jp], a0, a1, a2, a3, b0, b1);
-                    mma_bf16(hT[2 * jp + 1], a0, a1, a2, a3, b2, b3);
+                    mma_x2(hT[2 * jp], hT[2 * jp + 1], a0, a1, a2, a3, pA + offNKp + (16 * jp * TC_VS + ks * 16) * 2);
                 }
-                const int sg = 16 * ks + 2 * t4;
-                const float w0 = wgt[sg], w1 = wgt[sg + 1], w8 = wgt[sg + 8], w9 = wgt[sg + 9];
-                a0 = scale_bf16x2(a0, w0, w1);
-                a1 = scale_bf16x2(a1, w0, w1);
-                a2 = scale_bf16x2(a2, w8, w9);
-                a3 = scale_bf16x2(a3, w8, w9);
-#pragma unroll
-                for (int jp = 0; jp < DKP / 16; jp++) {
-                    unsigned b0, b1, b2, b3;
-                    ldsm_x4_t(kA + offKt + (ks * 16 * QS + 16 * jp) * 2, b0, b1, b2, b3);
-                    mma_bf16(cT[2 * jp], a0, a1, a2, a3, b0, b1);
-                    mma_bf16(cT[2 * jp + 1], a0, a1, a2, a3, b2, b3);
-                }
+                tc_state_update<NJ, QS>(cT, a0, a1, a2, a3, wgt, ks, t4, kA, offKt, 0);
             }
             // normalize, stage h in shared memory as [τ][dv]
 #pragma unroll
@@ -792,23 +898,10 @@ __device__ void chunkwise_tc(const bf16_t* __restrict__ q, const bf16_t* __restr
         }
         __syncthreads();                                                  // (3) H ready; everyone done with stage st
         if (tid < DKP) ns[tid] = nreg;
-        for (int e = tid; e < LMAX * (TC_TV / 8); e += 128) {
-            const int r = e / (TC_TV / 8), c = e % (TC_TV / 8);
-            if (r < len && d0 + 8 * c < DV)
-                *reinterpret_cast<uint4*>(h + (gbase + t0 + r) * DV + d0 + 8 * c) =
-                        *reinterpret_cast<const uint4*>(Hs + r * TC_VS + 8 * c);
-        }
+        tc_store_h<128>(h, Hs, tid, len, gbase, t0, d0, DV);
         // the next iteration's barrier (1) orders these reads of Hs and ns before they are rewritten
     }
-    if (cState != nullptr) {
-#pragma unroll
-        for (int j = 0; j < NJ; j++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                int d = d0 + 16 * warp + g + (e >> 1) * 8, a = 8 * j + 2 * t4 + (e & 1);
-                if (a < DK && d < DV) cState[((long long) bh * DK + a) * DV + d] = cT[j][e];
-            }
-    }
+    if (cState != nullptr) tc_state_tile<NJ, true>(cT, cState, bh, DK, DV, d0 + 16 * warp + g, 2 * t4);
     if (blockIdx.x == 0) {
         if (nOut != nullptr && tid < DK) nOut[(long long) bh * DK + tid] = nreg;
         if (mOut != nullptr && tid == 0) mOut[bh] = mPrev;
@@ -864,47 +957,19 @@ __device__ void chunkwise_tc2(const bf16_t* __restrict__ q, const bf16_t* __rest
 
     // the state: rows dv = d0 + 16·rg + g (+8), columns dk = kb + 8j + 2·t4 (+1)
     float cT[NJ][4];
-#pragma unroll
-    for (int j = 0; j < NJ; j++)
-#pragma unroll
-        for (int e = 0; e < 4; e++) {
-            int d = d0 + 16 * rg + g + (e >> 1) * 8, a = kb + 8 * j + 2 * t4 + (e & 1);
-            cT[j][e] = (cState != nullptr && a < DK && d < DV) ? cState[((long long) bh * DK + a) * DV + d] : 0.f;
-        }
+    tc_state_tile<NJ, false>(cT, cState, bh, DK, DV, d0 + 16 * rg + g, kb + 2 * t4);
     float nreg = (nIn != nullptr && tid < DK) ? nIn[(long long) bh * DK + tid] : 0.f;   // n[tid]
     ns[tid] = nreg;
     float mPrev = mIn != nullptr ? mIn[bh] : 0.f;   // used by warp GW
     const bool hasState = cState != nullptr;
 
     auto load_chunk = [&](int ch, int st) {
-        const long long t0 = (long long) ch * L;
-        const int len = min(L, (int) (T_ - t0));
-        bf16_t* Qs = smem + st * STAGE;
-        bf16_t* Ks = Qs + LMAX * QS;
-        bf16_t* Vs = Ks + LMAX * QS;
-        constexpr int CQ = DKP / 8;
-        for (int e = tid; e < LMAX * CQ; e += NT) {
-            int r = e / CQ, c = e % CQ;
-            bool ok = r < len && 8 * c < DK;
-            long long off = ok ? (gbase + t0 + r) * DK + 8 * c : 0;
-            cp_async16(smem_u32(Qs + r * QS + 8 * c), q + off, ok);
-            cp_async16(smem_u32(Ks + r * QS + 8 * c), k + off, ok);
-        }
-        for (int e = tid; e < LMAX * (TC_TV / 8); e += NT) {
-            int r = e / (TC_TV / 8), c = e % (TC_TV / 8);
-            bool ok = r < len && d0 + 8 * c < DV;
-            long long off = ok ? (gbase + t0 + r) * DV + d0 + 8 * c : 0;
-            cp_async16(smem_u32(Vs + r * TC_VS + 8 * c), v + off, ok);
-        }
+        tc_load_chunk<DKP, NT>(smem, q, k, v, ch, st, L, T_, DK, DV, d0, gbase, tid);
     };
     load_chunk(0, 0);
     cp_async_commit();
     float pig0 = 0.f, pig1 = 0.f, pfg0 = 0.f, pfg1 = 0.f;   // warp GW: gate pre-activations of the next chunk
-    if (warp == GW) {
-        const int len = min(L, T_);
-        if (lane < len) { pig0 = ig[gbase + lane]; pfg0 = fg[gbase + lane]; }
-        if (lane + 32 < len) { pig1 = ig[gbase + lane + 32]; pfg1 = fg[gbase + lane + 32]; }
-    }
+    if (warp == GW) tc_first_gates(lane, L, T_, gbase, ig, fg, pig0, pig1, pfg0, pfg1);
 
     // warp GW: the gate quantities of chunk gc into buffer gc & 1 (as in chunkwise_tc)
     auto compute_gates = [&](int gc) {
@@ -917,23 +982,9 @@ __device__ void chunkwise_tc2(const bf16_t* __restrict__ q, const bf16_t* __rest
         const int st = ch & 1;
         const long long t0 = (long long) ch * L;
         const int len = min(L, (int) (T_ - t0));
-        if (ch + 1 < NC) load_chunk(ch + 1, st ^ 1);
-        cp_async_commit();
-        cp_async_wait1();
-        __syncthreads();                                                  // (1) chunk ch and its gates ready
-        const float* bcum = bcumB[st]; const float* igs = igsB[st]; const float* stab = stabB[st];
-        const float* alpha = alphaB[st]; const float* wgt = wgtB[st];
-
-        const bf16_t* Qs = smem + st * STAGE;
-        const bf16_t* Ks = Qs + LMAX * QS;
-        const bf16_t* Vs = Ks + LMAX * QS;
-        const unsigned qA = smem_u32(Qs), kA = smem_u32(Ks), vA = smem_u32(Vs), pA = smem_u32(Ps);
-        const int li = lane >> 3, lr = lane & 7;
-        const unsigned offQrowA = ((16 * rg + lr + (li & 1) * 8) * QS + (li >> 1) * 8) * 2;    // A: Q rows
-        const unsigned offNK = ((lr + (li >> 1) * 8) * QS + (li & 1) * 8) * 2;                 // B: n rows of Q/K
-        const unsigned offNKp = ((lr + (li >> 1) * 8) * TC_VS + (li & 1) * 8) * 2;             // B: n rows of P
-        const unsigned offVt = ((lr + (li >> 1) * 8) * TC_VS + 16 * rg + (li & 1) * 8) * 2;    // A: Vᵀ (trans)
-        const unsigned offKt = ((lr + (li & 1) * 8) * QS + (li >> 1) * 8) * 2;                 // B: K (trans)
+        tc_next_chunk(load_chunk, ch, NC, st);
+        const auto [bcum, igs, stab, alpha, wgt, Qs, Ks, Vs, qA, kA, vA, pA, offQrowA, offNK, offNKp, offVt, offKt] =
+                tc_turn<QS, STAGE>(smem, st, Ps, lane, rg, bcumB, igsB, stabB, alphaB, wgtB);
 
         {   // ---- S = Q Kᵀ: rows τ = 16·rg + g (+8), σ-tiles jp = kh + 2u (u < 2) up to the diagonal
             const bool has0 = kh <= rg, has1 = kh + 2 <= rg;
@@ -950,10 +1001,8 @@ __device__ void chunkwise_tc2(const bf16_t* __restrict__ q, const bf16_t* __rest
 #pragma unroll
                     for (int u = 0; u < 2; u++) {
                         if (u == 1 && !has1) continue;
-                        unsigned b0, b1, b2, b3;
-                        ldsm_x4(kA + offNK + (16 * (kh + 2 * u) * QS + kk * 16) * 2, b0, b1, b2, b3);
-                        mma_bf16(s[2 * u], a0, a1, a2, a3, b0, b1);
-                        mma_bf16(s[2 * u + 1], a0, a1, a2, a3, b2, b3);
+                        mma_x2(s[2 * u], s[2 * u + 1], a0, a1, a2, a3,
+                               kA + offNK + (16 * (kh + 2 * u) * QS + kk * 16) * 2);
                     }
                 }
             }
@@ -965,35 +1014,16 @@ __device__ void chunkwise_tc2(const bf16_t* __restrict__ q, const bf16_t* __rest
                 if (!(u == 0 ? has0 : has1)) continue;
 #pragma unroll
                 for (int hj = 0; hj < 2; hj++) {
-                    const int j = 2 * u + hj, sg = 16 * (kh + 2 * u) + 8 * hj + 2 * t4;
-                    const float c0 = igs[sg] - bcum[sg], c1 = igs[sg + 1] - bcum[sg + 1];
-                    float p0 = (sg <= ta && ta < len) ? scale * s[j][0] * expf(ba + c0) : 0.f;
-                    float p1 = (sg + 1 <= ta && ta < len) ? scale * s[j][1] * expf(ba + c1) : 0.f;
-                    float p2 = (sg <= tb && tb < len) ? scale * s[j][2] * expf(bb + c0) : 0.f;
-                    float p3 = (sg + 1 <= tb && tb < len) ? scale * s[j][3] * expf(bb + c1) : 0.f;
-                    rs0 += p0 + p1;
-                    rs1 += p2 + p3;
-                    *reinterpret_cast<unsigned*>(Ps + ta * TC_VS + sg) = pack_bf16(p0, p1);
-                    *reinterpret_cast<unsigned*>(Ps + tb * TC_VS + sg) = pack_bf16(p2, p3);
+                    tc_p_fragment(s[2 * u + hj], 16 * (kh + 2 * u) + 8 * hj + 2 * t4, ta, tb, len, ba, bb, igs, bcum, scale, Ps,
+                                  rs0, rs1);
                 }
             }
-            rs0 += __shfl_xor_sync(FULL_MASK, rs0, 1);
-            rs0 += __shfl_xor_sync(FULL_MASK, rs0, 2);
-            rs1 += __shfl_xor_sync(FULL_MASK, rs1, 1);
-            rs1 += __shfl_xor_sync(FULL_MASK, rs1, 2);
+            rs0 = quad_sum(rs0);
+            rs1 = quad_sum(rs1);
             if (t4 == 0) { rsP[kh][ta] = rs0; rsP[kh][tb] = rs1; }
             // q_τ·n over this warp's half of DK, rows 16·rg + lane/2, two lanes per row
             const int r = 16 * rg + (lane >> 1), half = lane & 1;
-            float qv[4] = {0.f, 0.f, 0.f, 0.f};
-#pragma unroll 4
-            for (int x = 0; x < DKH / 2; x += 2) {
-                const int xx = kb + 2 * x + 2 * half;
-                const unsigned pr = *reinterpret_cast<const unsigned*>(Qs + r * QS + xx);
-                qv[(x >> 1) & 3] = fmaf(__uint_as_float(pr << 16), ns[xx], qv[(x >> 1) & 3]);
-                qv[(x >> 1) & 3] = fmaf(__uint_as_float(pr & 0xffff0000u), ns[xx + 1], qv[(x >> 1) & 3]);
-            }
-            float qn = (qv[0] + qv[1]) + (qv[2] + qv[3]);
-            qn += __shfl_xor_sync(FULL_MASK, qn, 1);
+            const float qn = tc_q_dot_n<QS, DKH>(Qs, ns, r, half, kb);
             if (half == 0) qnP[kh][r] = qn;
         }
         if (warp == GW && ch + 1 < NC) compute_gates(ch + 1);            // warp GW has no S tiles
@@ -1004,34 +1034,9 @@ __device__ void chunkwise_tc2(const bf16_t* __restrict__ q, const bf16_t* __rest
 
         {   // ---- hᵀ = α ⊙ (Cᵀ Qᵀ) + Vᵀ Pᵀ (partial, this warp's share); then Cᵀ = β Cᵀ + (w ⊙ Vᵀ) K
             float hT[8][4];
-#pragma unroll
-            for (int j = 0; j < 8; j++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) hT[j][e] = 0.f;
-#pragma unroll
-            for (int kk = 0; kk < DKH / 16; kk++) {
-                if (!hasState && ch == 0) break;                             // the zero state adds nothing
-                const unsigned a0 = pack_bf16(cT[2 * kk][0], cT[2 * kk][1]), a1 = pack_bf16(cT[2 * kk][2], cT[2 * kk][3]);
-                const unsigned a2 = pack_bf16(cT[2 * kk + 1][0], cT[2 * kk + 1][1]);
-                const unsigned a3 = pack_bf16(cT[2 * kk + 1][2], cT[2 * kk + 1][3]);
-#pragma unroll
-                for (int jp = 0; jp < 4; jp++) {
-                    unsigned b0, b1, b2, b3;
-                    ldsm_x4(qA + offNK + (16 * jp * QS + kb + kk * 16) * 2, b0, b1, b2, b3);
-                    mma_bf16(hT[2 * jp], a0, a1, a2, a3, b0, b1);
-                    mma_bf16(hT[2 * jp + 1], a0, a1, a2, a3, b2, b3);
-                }
-            }
-#pragma unroll
-            for (int j = 0; j < 8; j++) {
-                const float al0 = alpha[8 * j + 2 * t4], al1 = alpha[8 * j + 2 * t4 + 1];
-                hT[j][0] *= al0; hT[j][1] *= al1; hT[j][2] *= al0; hT[j][3] *= al1;
-            }
+            tc_state_times_q<NJ, QS>(hT, cT, qA, offNK, kb, !hasState && ch == 0);   // the zero state adds nothing
             const float beta = betaB[st];
-#pragma unroll
-            for (int j = 0; j < NJ; j++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) cT[j][e] *= beta;
+            tc_decay<NJ>(hT, cT, alpha, beta, t4);
 #pragma unroll
             for (int ks = 0; ks < LMAX / 16; ks++) {
                 unsigned a0, a1, a2, a3;
@@ -1040,25 +1045,10 @@ __device__ void chunkwise_tc2(const bf16_t* __restrict__ q, const bf16_t* __rest
 #pragma unroll
                     for (int jp = 0; jp < 4; jp++) {
                         if (ks > jp) continue;                               // causal: Pᵀ[σ, τ] = 0 for σ > τ
-                        unsigned b0, b1, b2, b3;
-                        ldsm_x4(pA + offNKp + (16 * jp * TC_VS + ks * 16) * 2, b0, b1, b2, b3);
-                        mma_bf16(hT[2 * jp], a0, a1, a2, a3, b0, b1);
-                        mma_bf16(hT[2 * jp + 1], a0, a1, a2, a3, b2, b3);
+                        mma_x2(hT[2 * jp], hT[2 * jp + 1], a0, a1, a2, a3, pA + offNKp + (16 * jp * TC_VS + ks * 16) * 2);
                     }
                 }
-                const int sg = 16 * ks + 2 * t4;
-                const float w0 = wgt[sg], w1 = wgt[sg + 1], w8 = wgt[sg + 8], w9 = wgt[sg + 9];
-                a0 = scale_bf16x2(a0, w0, w1);
-                a1 = scale_bf16x2(a1, w0, w1);
-                a2 = scale_bf16x2(a2, w8, w9);
-                a3 = scale_bf16x2(a3, w8, w9);
-#pragma unroll
-                for (int jp = 0; jp < NJ / 2; jp++) {
-                    unsigned b0, b1, b2, b3;
-                    ldsm_x4_t(kA + offKt + (ks * 16 * QS + kb + 16 * jp) * 2, b0, b1, b2, b3);
-                    mma_bf16(cT[2 * jp], a0, a1, a2, a3, b0, b1);
-                    mma_bf16(cT[2 * jp + 1], a0, a1, a2, a3, b2, b3);
-                }
+                tc_state_update<NJ, QS>(cT, a0, a1, a2, a3, wgt, ks, t4, kA, offKt, kb);
             }
             {   // n[tid] = β n[tid] + Σ_σ w_σ k_σ[tid]   (wgt and the k rows are zero past len)
                 float acc[4] = {0.f, 0.f, 0.f, 0.f};
@@ -1091,23 +1081,10 @@ __device__ void chunkwise_tc2(const bf16_t* __restrict__ q, const bf16_t* __rest
         }
         __syncthreads();                                                  // (3) H ready; everyone done with stage st
         ns[tid] = nreg;
-        for (int e = tid; e < LMAX * (TC_TV / 8); e += NT) {
-            const int r = e / (TC_TV / 8), c = e % (TC_TV / 8);
-            if (r < len && d0 + 8 * c < DV)
-                *reinterpret_cast<uint4*>(h + (gbase + t0 + r) * DV + d0 + 8 * c) =
-                        *reinterpret_cast<const uint4*>(Hs + r * TC_VS + 8 * c);
-        }
+        tc_store_h<NT>(h, Hs, tid, len, gbase, t0, d0, DV);
         // the next iteration's barriers order these reads of Hs and ns before they are rewritten
     }
-    if (cState != nullptr) {
-#pragma unroll
-        for (int j = 0; j < NJ; j++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                int d = d0 + 16 * rg + g + (e >> 1) * 8, a = kb + 8 * j + 2 * t4 + (e & 1);
-                if (a < DK && d < DV) cState[((long long) bh * DK + a) * DV + d] = cT[j][e];
-            }
-    }
+    if (cState != nullptr) tc_state_tile<NJ, true>(cT, cState, bh, DK, DV, d0 + 16 * rg + g, kb + 2 * t4);
     if (blockIdx.x == 0) {
         if (nOut != nullptr && tid < DK) nOut[(long long) bh * DK + tid] = nreg;
         if (mOut != nullptr && tid == 32 * GW) mOut[bh] = mPrev;

@@ -158,24 +158,3 @@ extern "C" __global__ void p_gated_act(const float* up, float* h, long long rows
 extern "C" __global__ void p_add(const float* src, float* dst, long long n) { GRID_STRIDE(i, n) dst[i] += src[i]; }
 extern "C" __global__ void p_sum(const float* a, const float* b, float* y, long long n) { GRID_STRIDE(i, n) y[i] = a[i] + b[i]; }
 extern "C" __global__ void p_copy(const float* src, float* dst, long long n) { GRID_STRIDE(i, n) dst[i] = src[i]; }
-
-// rows [B, T, NH, D] ↔ heads [B, NH, T, D] (D = 1: the gates): the heads index of rows element i
-__device__ __forceinline__ long long heads_index(long long i, int T, int NH, int D) {
-    int d = (int)(i % D);
-    long long r = i / D;
-    int h = (int)(r % NH);
-    long long bt = r / NH;
-    int t = (int)(bt % T);
-    long long b = bt / T;
-    return ((b * NH + h) * T + t) * D + d;
-}
-
-extern "C" __global__ void p_to_heads(const float* src, float* dst, int B, int T, int NH, int D) {
-    long long n = (long long)B * T * NH * D;
-    GRID_STRIDE(i, n) dst[heads_index(i, T, NH, D)] = src[i];
-}
-
-extern "C" __global__ void p_from_heads(const float* src, float* dst, int B, int T, int NH, int D) {
-    long long n = (long long)B * T * NH * D;
-    GRID_STRIDE(i, n) dst[i] = src[heads_index(i, T, NH, D)];
-}

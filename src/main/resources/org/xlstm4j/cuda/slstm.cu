@@ -247,23 +247,4 @@ SLSTM_KERNEL(slstm_forward_bf16_b1, bf16_t, 2, 1)
 SLSTM_KERNEL(slstm_forward_bf16_b2, bf16_t, 2, 2)
 SLSTM_KERNEL(slstm_forward_bf16_b4, bf16_t, 2, 4)
 
-// Deterministic pseudo-random fill for the benchmark (no host transfer of large inputs).
-__device__ __forceinline__ float hash_uniform(unsigned long long i, unsigned seed) {
-    unsigned long long z = i * 0x9E3779B97F4A7C15ull + seed * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (float) (z >> 40) * (1.f / 16777216.f);
-}
-
-__global__ void slstm_fill_uniform_f32(float* p, long long n, unsigned seed, float lo, float hi) {
-    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
-        p[i] = lo + (hi - lo) * hash_uniform((unsigned long long) i, seed);
-}
-
-__global__ void slstm_fill_uniform_bf16(bf16_t* p, long long n, unsigned seed, float lo, float hi) {
-    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
-        store(p, i, lo + (hi - lo) * hash_uniform((unsigned long long) i, seed));
-}
-
 }  // extern "C"
