@@ -43,58 +43,50 @@ public final class CpuKernels implements Kernels {
 
     @Override
     public void matmulXWt(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, int M, int N, int K,
-                                       boolean accumulate) {
-        pool.checkNotNested();
-        synchronized (this) {
-            check(M, N, K);
-            check("x", x, xOff, (long) M * K);
-            check("w", w, wOff, (long) N * K);
-            check("y", y, yOff, (long) M * N);
-            if (M <= GEMV_ROWS) {
-                gemv.set(Gemv.Layout.XWT, x, xOff, w, wOff, y, yOff, M, N, K, accumulate);
-                runGemv();
-                return;
-            }
-            // A = x (i=m, p=k), B(p=k, j=n) = W[n*K + k], C = y
-            runGemm(x, xOff, K, 1, w, wOff, 1, K, y, yOff, N, M, N, K, accumulate);
-        }
+                          boolean accumulate) {
+        product(Gemv.Layout.XWT, x, xOff, w, wOff, y, yOff, M, N, K, accumulate);
     }
 
     @Override
     public void matmulDyW(float[] dy, int dyOff, float[] w, int wOff, float[] dx, int dxOff, int M, int N, int K,
-                                       boolean accumulate) {
-        pool.checkNotNested();
-        synchronized (this) {
-            check(M, N, K);
-            check("dy", dy, dyOff, (long) M * N);
-            check("w", w, wOff, (long) N * K);
-            check("dx", dx, dxOff, (long) M * K);
-            if (M <= GEMV_ROWS) {
-                gemv.set(Gemv.Layout.DYW, dy, dyOff, w, wOff, dx, dxOff, M, N, K, accumulate);
-                runGemv();
-                return;
-            }
-            // A = dy (i=m, p=n), B = W (p=n, j=k), C = dx
-            runGemm(dy, dyOff, N, 1, w, wOff, K, 1, dx, dxOff, K, M, K, N, accumulate);
-        }
+                          boolean accumulate) {
+        product(Gemv.Layout.DYW, dy, dyOff, w, wOff, dx, dxOff, M, N, K, accumulate);
     }
 
     @Override
     public void matmulDyTX(float[] dy, int dyOff, float[] x, int xOff, float[] dw, int dwOff, int M, int N, int K,
-                                        boolean accumulate) {
+                           boolean accumulate) {
+        product(Gemv.Layout.DYTX, dy, dyOff, x, xOff, dw, dwOff, M, N, K, accumulate);
+    }
+
+    /**
+     * The three products, c (+)= a·b in the layout's sense (see {@link Kernels}): checked, then a GEMV for up to
+     * {@link #GEMV_ROWS} rows, else the blocked GEMM with the layout's strides.
+     */
+    private void product(Gemv.Layout layout, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int M, int N,
+                         int K, boolean accumulate) {
         pool.checkNotNested();
         synchronized (this) {
             check(M, N, K);
-            check("dy", dy, dyOff, (long) M * N);
-            check("x", x, xOff, (long) M * K);
-            check("dw", dw, dwOff, (long) N * K);
+            long mk = (long) M * K, nk = (long) N * K, mn = (long) M * N;
+            switch (layout) {
+                case XWT -> { check("x", a, aOff, mk); check("w", b, bOff, nk); check("y", c, cOff, mn); }
+                case DYW -> { check("dy", a, aOff, mn); check("w", b, bOff, nk); check("dx", c, cOff, mk); }
+                case DYTX -> { check("dy", a, aOff, mn); check("x", b, bOff, mk); check("dw", c, cOff, nk); }
+            }
             if (M <= GEMV_ROWS) {
-                gemv.set(Gemv.Layout.DYTX, dy, dyOff, x, xOff, dw, dwOff, M, N, K, accumulate);
+                gemv.set(layout, a, aOff, b, bOff, c, cOff, M, N, K, accumulate);
                 runGemv();
                 return;
             }
-            // A(i=n, p=m) = dy[m*N + n], B = x (p=m, j=k), C = dW
-            runGemm(dy, dyOff, 1, N, x, xOff, K, 1, dw, dwOff, K, N, K, M, accumulate);
+            switch (layout) {
+                // A = x (i=m, p=k), B(p=k, j=n) = W[n*K + k], C = y
+                case XWT -> runGemm(a, aOff, K, 1, b, bOff, 1, K, c, cOff, N, M, N, K, accumulate);
+                // A = dy (i=m, p=n), B = W (p=n, j=k), C = dx
+                case DYW -> runGemm(a, aOff, N, 1, b, bOff, K, 1, c, cOff, K, M, K, N, accumulate);
+                // A(i=n, p=m) = dy[m*N + n], B = x (p=m, j=k), C = dW
+                case DYTX -> runGemm(a, aOff, 1, N, b, bOff, K, 1, c, cOff, K, N, K, M, accumulate);
+            }
         }
     }
 

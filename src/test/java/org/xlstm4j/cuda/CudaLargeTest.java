@@ -84,13 +84,7 @@ class CudaLargeTest {
     }
 
     private static LargeConfig small() {
-        LargeConfig c = new LargeConfig();
-        c.embeddingDim = 128;
-        c.numHeads = 2;
-        c.numBlocks = 3;
-        c.vocabSize = 300;
-        c.chunkSize = 16;
-        return c.validate("test");
+        return org.xlstm4j.large.TinyLargeConfig.of(300, 128, 3, 16, 0).validate("test");
     }
 
     /** Enough rows that the prefill kernels of long inputs run (warp-per-head norm, four-wide layout moves). */

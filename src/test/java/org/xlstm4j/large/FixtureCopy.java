@@ -54,6 +54,19 @@ final class FixtureCopy {
         tensors.put(to, tensors.remove(from));
     }
 
+    /** Fuses every block's projections as the official "fused" weight mode stores them (and says so in the config). */
+    FixtureCopy fuseAll(int blocks) {
+        for (int i = 0; i < blocks; i++) {
+            String p = "backbone.blocks." + i + ".", m = p + "mlstm_layer.";
+            fuse(m + "qkv_opreact.weight", m + "q.weight", m + "k.weight", m + "v.weight", m + "ogate_preact.weight");
+            fuse(m + "ifgate_preact.weight", m + "igate_preact.weight", m + "fgate_preact.weight");
+            fuse(m + "ifgate_preact.bias", m + "igate_preact.bias", m + "fgate_preact.bias");
+            fuse(p + "ffn.proj_up_gate_z.weight", p + "ffn.proj_up_gate.weight", p + "ffn.proj_up.weight");
+        }
+        config.put("weight_mode", "fused");
+        return this;
+    }
+
     /** Writes config.json and model.safetensors with every tensor stored as {@code dtype}. */
     Path write(Path dir, DType dtype) {
         try {

@@ -19,13 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Random checkpoints written tensor by tensor, and the streaming writer they use. */
 class LargeCheckpointsTest {
     static LargeConfig small() {
-        LargeConfig c = new LargeConfig();
-        c.vocabSize = 300;
-        c.embeddingDim = 64;
-        c.numHeads = 2;
-        c.numBlocks = 3;
-        c.chunkSize = 16;
-        return c.validate("test");
+        return TinyLargeConfig.of(300, 64, 3, 16, 0).validate("test");
     }
 
     @Test void streamingWriterRoundTrips(@TempDir Path tmp) {

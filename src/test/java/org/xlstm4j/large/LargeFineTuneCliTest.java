@@ -27,14 +27,7 @@ import static org.xlstm4j.large.LargeParityTest.fixture;
 class LargeFineTuneCliTest {
 
     static LargeConfig tiny(int vocab) {
-        LargeConfig c = new LargeConfig();
-        c.vocabSize = vocab;
-        c.embeddingDim = 32;
-        c.numHeads = 2;
-        c.numBlocks = 2;
-        c.ffnRoundUpToMultipleOf = 16;
-        c.chunkSize = 8;
-        return c.validate("test");
+        return TinyLargeConfig.of(vocab, 32, 2, 8, 16).validate("test");
     }
 
     static final String[] SMALL = {"--batch-size", "2", "--context", "16", "--eval-interval", "3", "--eval-batches", "1",

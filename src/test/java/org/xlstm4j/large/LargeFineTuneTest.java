@@ -49,14 +49,7 @@ class LargeFineTuneTest {
     }
 
     @Test void trainingATinyModelLowersTheLoss(@TempDir Path tmp) throws Exception {
-        LargeConfig c = new LargeConfig();
-        c.vocabSize = 32;
-        c.embeddingDim = 32;
-        c.numHeads = 2;
-        c.numBlocks = 2;
-        c.ffnRoundUpToMultipleOf = 16;
-        c.chunkSize = 8;
-        c.validate("test");
+        LargeConfig c = TinyLargeConfig.of(32, 32, 2, 8, 16).validate("test");
         Path init = tmp.resolve("init");
         LargeCheckpoints.createRandom(init, c, DType.F32, 1);
         LargeTrainable m = LargeTrainable.load(init, kernels);

@@ -35,13 +35,7 @@ class LargeGradCheckTest {
     static final Kernels K = new ScalarKernels();
 
     static LargeConfig tiny(Double gateCap, Double logitCap, boolean outNorm, boolean tied, int chunk) {
-        LargeConfig c = new LargeConfig();
-        c.vocabSize = 19;
-        c.embeddingDim = 32;
-        c.numHeads = 2;
-        c.numBlocks = 2;
-        c.ffnRoundUpToMultipleOf = 16;
-        c.chunkSize = chunk;
+        LargeConfig c = TinyLargeConfig.of(19, 32, 2, chunk, 16);
         c.gateSoftCap = gateCap;
         c.outputLogitSoftCap = logitCap;
         c.addOutNorm = outNorm;

@@ -108,14 +108,7 @@ class LargeTrainableTest {
     /** Fused weights, official names (config.yaml, numbered shards), query/key/value: read, trained on, written back alike. */
     @Test void everyLayoutIsWrittenBackAsItWasRead(@TempDir Path tmp) throws IOException {
         FixtureCopy fused = new FixtureCopy(fixture("hf_tiny"));
-        for (int i = 0; i < 2; i++) {
-            String p = "backbone.blocks." + i + ".", m = p + "mlstm_layer.";
-            fused.fuse(m + "qkv_opreact.weight", m + "q.weight", m + "k.weight", m + "v.weight", m + "ogate_preact.weight");
-            fused.fuse(m + "ifgate_preact.weight", m + "igate_preact.weight", m + "fgate_preact.weight");
-            fused.fuse(m + "ifgate_preact.bias", m + "igate_preact.bias", m + "fgate_preact.bias");
-            fused.fuse(p + "ffn.proj_up_gate_z.weight", p + "ffn.proj_up_gate.weight", p + "ffn.proj_up.weight");
-        }
-        fused.config.put("weight_mode", "fused");
+        fused.fuseAll(2);
         Path fusedDir = fused.write(tmp.resolve("fused"), DType.BF16);
 
         FixtureCopy official = new FixtureCopy(fixture("hf_tiny"));
@@ -202,12 +195,7 @@ class LargeTrainableTest {
 
     /** Tied embeddings (no lm_head tensor), no out norm, no caps: trained and saved, the inference model agrees. */
     @Test void tiedHeadWithoutOutNormRoundTrips(@TempDir Path tmp) throws IOException {
-        LargeConfig c = new LargeConfig();
-        c.vocabSize = 50;
-        c.embeddingDim = 64;
-        c.numHeads = 2;
-        c.numBlocks = 2;
-        c.chunkSize = 16;
+        LargeConfig c = TinyLargeConfig.of(50, 64, 2, 16, 0);
         c.tieWordEmbeddings = true;
         c.addOutNorm = false;
         c.gateSoftCap = null;

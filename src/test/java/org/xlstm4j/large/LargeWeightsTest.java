@@ -59,14 +59,7 @@ class LargeWeightsTest {
 
     @Test void fusedWeightModeGivesIdenticalLogits(@TempDir Path tmp) {
         FixtureCopy c = new FixtureCopy(fixture("hf_tiny"));
-        for (int i = 0; i < 2; i++) {
-            String p = "backbone.blocks." + i + ".", m = p + "mlstm_layer.";
-            c.fuse(m + "qkv_opreact.weight", m + "q.weight", m + "k.weight", m + "v.weight", m + "ogate_preact.weight");
-            c.fuse(m + "ifgate_preact.weight", m + "igate_preact.weight", m + "fgate_preact.weight");
-            c.fuse(m + "ifgate_preact.bias", m + "igate_preact.bias", m + "fgate_preact.bias");
-            c.fuse(p + "ffn.proj_up_gate_z.weight", p + "ffn.proj_up_gate.weight", p + "ffn.proj_up.weight");
-        }
-        c.config.put("weight_mode", "fused");
+        c.fuseAll(2);
         assertEquals(List2.of(64 + 64 + 128 + 128, 128), shape(c, "backbone.blocks.0.mlstm_layer.qkv_opreact.weight"));
         assertArrayEquals(reference, logits(c.write(tmp.resolve("fused"), DType.F32)));
     }
