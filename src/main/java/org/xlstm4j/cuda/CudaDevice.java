@@ -145,7 +145,32 @@ public final class CudaDevice {
         return m;
     }
 
+    /**
+     * The kernel source {@code resource} with every {@code #include "name"} line replaced by that resource's text (once
+     * per source: the shared headers carry {@code #pragma once}), so NVRTC needs no include path and the cache key
+     * covers the headers.
+     */
     static String readResource(String resource) {
+        return inlineIncludes(readRaw(resource), new java.util.HashSet<>());
+    }
+
+    private static String inlineIncludes(String source, java.util.Set<String> seen) {
+        StringBuilder out = new StringBuilder();
+        for (String line : source.split("\n", -1)) {
+            java.util.regex.Matcher m = INCLUDE.matcher(line);
+            if (m.matches()) {
+                if (seen.add(m.group(1))) out.append(inlineIncludes(readRaw(m.group(1)), seen));
+            } else if (!line.strip().equals("#pragma once")) {      // (inlined: it would be the main file's)
+                out.append(line);
+            }
+            out.append('\n');
+        }
+        return out.toString();
+    }
+
+    private static final java.util.regex.Pattern INCLUDE = java.util.regex.Pattern.compile("\\s*#include \"([\\w.]+)\"\\s*");
+
+    private static String readRaw(String resource) {
         String path = "/org/xlstm4j/cuda/" + resource;
         try (InputStream in = CudaDevice.class.getResourceAsStream(path)) {
             if (in == null) throw new CudaException("kernel source " + path + " is not on the class path");

@@ -1,18 +1,12 @@
 // xlstm4j: element-wise and layout kernels of the xLSTM-Large forward (spec §6.1) on CUDA, compiled at run time with
-// NVRTC (no headers needed). Used by org.xlstm4j.cuda.CudaLargeOps; the matrix products go through cuBLAS and the mLSTM
+// NVRTC (bf16.cuh inlined). Used by org.xlstm4j.cuda.CudaLargeOps; the matrix products go through cuBLAS and the mLSTM
 // cell through mlstm.cu. Activations are fp32 row-major; weights are fp32, bf16 or f16 (suffix _f32 / _bf16 / _f16);
 // the cell's q, k, v, h are fp32 or bf16. Every reduction accumulates in fp32. Element-wise kernels use grid-stride
 // loops over 64-bit indices.
 
-typedef unsigned short u16;
+#include "bf16.cuh"
 
-__device__ __forceinline__ float bf16_to_f32(u16 b) { return __uint_as_float(((unsigned) b) << 16); }
-__device__ __forceinline__ u16 f32_to_bf16(float x) {
-    unsigned u = __float_as_uint(x);
-    if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x7fffffu) != 0u) return (u16) ((u >> 16) | 0x40u);
-    u += 0x7fffu + ((u >> 16) & 1u);                       // round to nearest even
-    return (u16) (u >> 16);
-}
+typedef unsigned short u16;                                // the bits of a bf16 or f16 value
 __device__ __forceinline__ float f16_to_f32(u16 h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
 __device__ __forceinline__ u16 f32_to_f16(float x) { u16 h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(x)); return h; }
 

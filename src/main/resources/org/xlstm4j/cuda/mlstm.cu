@@ -1,4 +1,4 @@
-// xlstm4j: CUDA kernels of the mLSTM cell (spec §3), compiled at run time with NVRTC (no headers needed).
+// xlstm4j: CUDA kernels of the mLSTM cell (spec §3), compiled at run time with NVRTC (bf16.cuh inlined).
 //
 // Conventions are those of org.xlstm4j.cells.MLstmCell (NeurIPS convention, spec §3.2 table): keys enter the state
 // scaled by s = 1/sqrt(DK); the state is C [DK, DV] = Σ w·k̂·vᵀ, n [DK] = Σ w·k̂, both times exp(-m); eps is added
@@ -18,7 +18,7 @@
 // Step (decode): mlstm_step_* (spec §3.2), one token, state C updated in place, n and m read from one buffer and
 // written to another (so that the blocks of a head never race).
 
-typedef unsigned short bf16_t;
+#include "bf16.cuh"
 
 #define LMAX 64          // largest chunk supported
 #define OUT_TV 128       // outputs kernel: columns of DV per block
@@ -27,17 +27,7 @@ typedef unsigned short bf16_t;
 #define FULL_MASK 0xffffffffu
 #define NEG_INF __int_as_float(0xff800000)
 
-__device__ __forceinline__ float load(const float* p, long long i) { return p[i]; }
-__device__ __forceinline__ float load(const bf16_t* p, long long i) { return __uint_as_float(((unsigned) p[i]) << 16); }
-__device__ __forceinline__ void store(float* p, long long i, float x) { p[i] = x; }
-__device__ __forceinline__ void store(bf16_t* p, long long i, float x) {
-    unsigned u = __float_as_uint(x);
-    if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x7fffffu) != 0u) { p[i] = (bf16_t) ((u >> 16) | 0x40u); return; }
-    u += 0x7fffu + ((u >> 16) & 1u);                       // round to nearest even
-    p[i] = (bf16_t) (u >> 16);
-}
 
-// log σ(x) = −softplus(−x), without overflow
 // The sum over the four lanes of a fragment row (lanes 4i .. 4i + 3).
 __device__ __forceinline__ float quad_sum(float x) {
     x += __shfl_xor_sync(FULL_MASK, x, 1);
@@ -54,6 +44,7 @@ __device__ __forceinline__ void fma_4x8(float (&acc)[4][8], float4 a, float4 b0,
         for (int j = 0; j < 8; j++) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
 }
 
+// log σ(x) = −softplus(−x), without overflow
 __device__ __forceinline__ float log_sigmoid(float x) {
     return x >= 0.f ? -log1pf(expf(-x)) : x - log1pf(expf(x));
 }

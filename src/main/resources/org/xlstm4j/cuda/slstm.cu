@@ -30,17 +30,8 @@
 // SLstmCell's SIMD path does: exact at t = 0 (slstm_all_zero evaluates it over the initial n before the main kernel,
 // into *zeroFlag), assumed false for t ≥ 1 (n > 0 after any step that starts from n = 0: i' or f' is 1 there).
 
-typedef unsigned short bf16_t;
+#include "bf16.cuh"
 
-__device__ __forceinline__ float load(const float* p, long long i) { return p[i]; }
-__device__ __forceinline__ float load(const bf16_t* p, long long i) { return __uint_as_float(((unsigned) p[i]) << 16); }
-__device__ __forceinline__ void store(float* p, long long i, float x) { p[i] = x; }
-__device__ __forceinline__ void store(bf16_t* p, long long i, float x) {
-    unsigned u = __float_as_uint(x);
-    if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x7fffffu) != 0u) { p[i] = (bf16_t) ((u >> 16) | 0x40u); return; }
-    u += 0x7fffu + ((u >> 16) & 1u);                       // round to nearest even
-    p[i] = (bf16_t) (u >> 16);
-}
 
 // RPT consecutive weights of one R row k: r[q] = R[i + q]
 __device__ __forceinline__ void loadRow(const float* p, long long i, float* r) { r[0] = p[i]; }
