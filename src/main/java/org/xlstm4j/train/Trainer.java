@@ -19,8 +19,9 @@ import java.util.Locale;
  *   run/loss.png        training and validation loss, redrawn at each evaluation
  *   run/checkpoint/     config.json + model.safetensors (the model's), optimizer.safetensors, trainer.json
  * </pre>
- * Resuming from the checkpoint continues bit-identically: the data order is a function of (seed, step) and the
- * optimizer state is saved exactly.
+ * Resuming from the checkpoint restores everything: the data order is a function of (seed, step) and the parameters
+ * and optimizer state are saved exactly. The continued run is bit-identical to an uninterrupted one where the vector
+ * math takes one definition throughout (a JVM without C2); otherwise the two agree to rounding (see the README).
  */
 public final class Trainer {
     private final TrainConfig cfg;

@@ -1,5 +1,6 @@
 package org.xlstm4j.cells;
 
+import org.xlstm4j.ExactMath;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -161,6 +162,7 @@ class SLstmCellTest {
         assertFalse(cell.bias().weightDecay);
     }
 
+    @ExactMath
     @Test
     void stepEqualsForwardAndStateHandsOff() {
         Random rnd = new Random(3);

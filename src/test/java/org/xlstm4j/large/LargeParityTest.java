@@ -1,5 +1,6 @@
 package org.xlstm4j.large;
 
+import org.xlstm4j.ExactMath;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -69,6 +70,7 @@ class LargeParityTest {
         }
     }
 
+    @ExactMath
     @Test void promptThenContinuationEqualsOneGoAndSurvivesSaveLoad(@TempDir Path tmp) {
         try (XLstmLarge model = XLstmLarge.load(fixture("hf_tiny"), kernels)) {
             int B = 2, TA = 11, TB = 13, T = TA + TB, V = model.vocabSize();

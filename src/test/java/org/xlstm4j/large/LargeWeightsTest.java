@@ -1,5 +1,6 @@
 package org.xlstm4j.large;
 
+import org.xlstm4j.ExactMath;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -57,6 +58,7 @@ class LargeWeightsTest {
         }
     }
 
+    @ExactMath
     @Test void fusedWeightModeGivesIdenticalLogits(@TempDir Path tmp) {
         FixtureCopy c = new FixtureCopy(fixture("hf_tiny"));
         c.fuseAll(2);
@@ -64,6 +66,7 @@ class LargeWeightsTest {
         assertArrayEquals(reference, logits(c.write(tmp.resolve("fused"), DType.F32)));
     }
 
+    @ExactMath
     @Test void officialNamesAndConfigLoad(@TempDir Path tmp) throws IOException {
         FixtureCopy c = new FixtureCopy(fixture("hf_tiny"));
         c.rename("backbone.embeddings.weight", "embedding.weight");
@@ -95,6 +98,7 @@ class LargeWeightsTest {
         assertArrayEquals(logits(json), logits(yaml));
     }
 
+    @ExactMath
     @Test void queryKeyValueNamesAreAliases(@TempDir Path tmp) {
         FixtureCopy c = new FixtureCopy(fixture("hf_tiny"));
         for (int i = 0; i < 2; i++) {

@@ -1,5 +1,6 @@
 package org.xlstm4j.model;
 
+import org.xlstm4j.ExactMath;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xlstm4j.UserError;
@@ -77,6 +78,7 @@ class PaperModelTest {
         }
     }
 
+    @ExactMath
     @Test
     void stateSavedToDiskContinuesIdentically(@TempDir Path tmp) {
         try (Kernels k = new CpuKernels(1)) {
@@ -97,6 +99,7 @@ class PaperModelTest {
         }
     }
 
+    @ExactMath
     @Test
     void saveThenLoadGivesTheSameModelAndConfig(@TempDir Path tmp) throws Exception {
         Kernels k = new ScalarKernels();
@@ -135,6 +138,7 @@ class PaperModelTest {
         }
     }
 
+    @ExactMath
     @Test
     void cudaLayoutCheckpointLoadsLikeTheVanillaOne(@TempDir Path tmp) throws Exception {
         // rewrite paper_s with the sLSTM recurrent kernel and bias in the cuda backend's layout (spec §2.2)

@@ -1,5 +1,6 @@
 package org.xlstm4j.model;
 
+import org.xlstm4j.ExactMath;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -21,6 +22,7 @@ import static org.xlstm4j.model.PaperParityTest.relErr;
  * fixtures' tolerance of the official code.
  */
 class XLstmInferenceTest {
+    @ExactMath
     @Test
     void equalsTheTrainingForwardBitForBitOnEveryVariant() {
         try (Kernels k = new CpuKernels(2)) {
