@@ -28,9 +28,9 @@ import java.util.concurrent.Callable;
  * ({@link MemoryBandwidth}) for comparison. {@code --create DIR --params 1B} first writes a random bf16 checkpoint.
  */
 @Command(name = "decode", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Tokens/s of batch-1 step decoding on an xLSTM-Large (7B-architecture) checkpoint, the weight bytes",
-                "read per token, the bandwidth that achieves, and the machine's memory read bandwidth measured in the",
-                "same run (multi-threaded streaming sum over a buffer larger than the caches).",
+        description = {"Batch-1 decoding speed of an xLSTM-Large (7B-architecture) checkpoint against the memory bandwidth.",
+                "Prints tokens/s, the weight bytes read per token, the bandwidth that achieves, and the machine's memory "
+                + "read bandwidth measured in the same run (multi-threaded streaming sum over a buffer larger than the caches).",
                 "With --preset P: batch-1 step decoding tokens/s of a preset model (issue 7's presets) with random weights."})
 public final class BenchDecodeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -50,7 +50,8 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     int tokens;
     @Option(names = "--runs", defaultValue = "5", description = "timed runs, each followed by a bandwidth measurement; median and best are reported (default: ${DEFAULT-VALUE})")
     int runs;
-    @Option(names = "--warmup", defaultValue = "8", description = "untimed tokens first (default: ${DEFAULT-VALUE})")
+    @Option(names = "--warmup", defaultValue = "8", description = "untimed tokens first, at least (default: ${DEFAULT-VALUE}); with --preset the warm-up also lasts "
+            + "at least 5 s, so that the JIT has compiled the step path")
     int warmup;
     @Option(names = "--device", defaultValue = "cpu", description = "with --preset: cpu or cuda (default: ${DEFAULT-VALUE})")
     String device;

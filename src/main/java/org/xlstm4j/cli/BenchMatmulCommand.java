@@ -22,8 +22,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "matmul", mixinStandardHelpOptions = true,
         description = {"GFLOP/s of N×N×N matrix products: SIMD kernels, scalar twin (N ≤ 256) and OpenBLAS.",
-                "Times y = x·Wᵀ, dx = dy·W and dW = dyᵀ·x on the SIMD kernels; when python3 with numpy is found, numpy's",
-                "OpenBLAS (same thread count) is timed run for run alternately with our y = x·Wᵀ."})
+                "Times y = x·Wᵀ, dx = dy·W and dW = dyᵀ·x on the SIMD kernels; when python3 with numpy is found, numpy's "
+                + "OpenBLAS (same thread count) is timed run for run alternately with our y = x·Wᵀ."})
 public final class BenchMatmulCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Option(names = "--size", defaultValue = "1024", description = "N: the products are N×N×N (default: ${DEFAULT-VALUE})")

@@ -21,6 +21,7 @@ final class Devices {
      * line: an unknown device or precision, no GPU or driver.
      */
     static LanguageModel load(Path dir, String device, String precision, Kernels kernels) {
+        checkPrecision(precision);
         switch (device.toLowerCase()) {
             case "cpu" -> {
                 return Models.load(dir, kernels);
@@ -34,5 +35,10 @@ final class Devices {
             }
             default -> throw new UserError("--device must be cpu or cuda, got '" + device + "'");
         }
+    }
+
+    /** --precision is checked whatever the device (on the CPU, 16-bit weights are always read as stored). */
+    static void checkPrecision(String precision) {
+        CudaLargeOps.Precision.parse(precision);
     }
 }

@@ -55,8 +55,12 @@ public final class ExperimentCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         if (task == null) {
-            spec.commandLine().usage(System.out);
-            return 0;
+            if (spec.commandLine().getParseResult().expandedArgs().isEmpty()) {   // plain `xlstm experiment`: the usage
+                spec.commandLine().usage(System.out);
+                return 0;
+            }
+            throw new UserError("give a TASK, e.g. xlstm experiment parity --model " + (model != null ? model : "xlstm10")
+                    + " (xlstm experiment --help lists the tasks)");
         }
         if (model == null) throw new UserError("--model is required: " + String.join(", ", ExperimentModels.NAMES));
         Tasks.create(task);

@@ -45,6 +45,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--save-state", paramLabel = "FILE", description = "write the recurrent state after the prompt and the generated tokens") Path saveState;
 
     @Override public Integer call() throws Exception {
+        checkOptions();
         Path dir = Files.isDirectory(model.resolve(Checkpoints.DIR)) ? Checkpoints.latest(model) : model;
         try (CpuKernels kernels = threads == null ? new CpuKernels() : new CpuKernels(threads)) {
             LanguageModel lm = Devices.load(dir, device, precision, kernels);
@@ -75,8 +76,8 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             TextCodec codec = codec(dir, V);
             String text = prompt == null ? "\n" : prompt;
-            System.out.print(text);
             LMState state = state(lm, 1);
+            System.out.print(text);
             streamText(gen, codec, text, maxNewTokens, sampler, state);
             System.out.println();
             if (saveState != null) {
@@ -85,6 +86,19 @@ public final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Option mistakes that need no model: found before anything is loaded or printed. */
+    private void checkOptions() {
+        if (maxNewTokens < 0) throw new UserError("--max-new-tokens must be >= 0, got " + maxNewTokens);
+        if (out != null && input == null) throw new UserError("--out writes the ids of --input prompts; with --prompt the text goes to stdout");
+        Devices.checkPrecision(precision);
+        if (loadState != null && !Files.isRegularFile(loadState)) throw new UserError("--load-state " + loadState + ": no such file");
+        for (Path p : new Path[] {saveState, out}) {
+            Path parent = p == null ? null : p.toAbsolutePath().getParent();
+            if (parent != null && !Files.isDirectory(parent))
+                throw new UserError(p + ": cannot write there, " + parent + " is not a folder");
+        }
     }
 
     private LMState state(LanguageModel lm, int B) {

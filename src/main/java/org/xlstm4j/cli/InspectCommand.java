@@ -32,13 +32,16 @@ import java.util.concurrent.Callable;
                 + "count, the metadata and, for a folder, the fields of config.json.",
                 "A folder holds model.safetensors or a sharded model.safetensors.index.json."})
 public final class InspectCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "FILE|DIR", description = "a .safetensors file, a *.index.json, or a model folder")
+    @Parameters(index = "0", paramLabel = "FILE|DIR", description = "a .safetensors file, a *.index.json, a model folder, or a run folder (its checkpoint)")
     Path path;
 
     @Spec CommandSpec spec;
 
     @Override public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        if (Files.isDirectory(path.resolve(org.xlstm4j.train.Checkpoints.DIR)) && !Files.exists(path.resolve("model.safetensors"))
+                && !Files.exists(path.resolve("model.safetensors.index.json")))
+            path = org.xlstm4j.train.Checkpoints.latest(path);         // a run folder: its checkpoint
         Path configFile = path.resolve("config.json");
         Map<String, String> config = Files.isDirectory(path) && Files.isRegularFile(configFile) ? readConfig(configFile) : null;
         try (TensorSource src = TensorSource.openCheckpoint(path)) {

@@ -15,6 +15,7 @@ public final class Main implements Runnable {
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler(new Errors());
+        cl.setParameterExceptionHandler(Errors::badArguments);
         return cl.execute(args);
     }
 

@@ -33,6 +33,16 @@ final class ModelOptions {
     @Option(names = "--no-post-norm", description = "no LayerNorm after the last block")
     boolean noPostNorm;
 
+    /** The first architecture flag given on the command line (e.g. "--embedding-dim"), or null when there is none. */
+    String firstGiven() {
+        Object[][] given = {{modelConfig, "--model-config"}, {embeddingDim, "--embedding-dim"}, {numBlocks, "--num-blocks"},
+                {slstmAt, "--slstm-at"}, {mlstmHeads, "--mlstm-heads"}, {slstmHeads, "--slstm-heads"},
+                {mlstmProjFactor, "--mlstm-proj-factor"}, {ffnProjFactor, "--ffn-proj-factor"}, {convKernel, "--conv-kernel"},
+                {qkvBlocksize, "--qkv-blocksize"}, {tieWeights, "--tie-weights"}, {noPostNorm ? true : null, "--no-post-norm"}};
+        for (Object[] g : given) if (g[0] != null) return (String) g[1];
+        return null;
+    }
+
     /** The default small model of `xlstm train`: byte-level xLSTM[1:1], E=128, 4 blocks, sLSTM at 1 and 3. */
     static XLstmConfig defaults() {
         XLstmConfig c = new XLstmConfig();

@@ -71,6 +71,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     @Override public Integer call() throws Exception {
+        checkFolders();
         try (CpuKernels kernels = threads == null ? new CpuKernels() : new CpuKernels(threads)) {
             if (resume != null && isLarge(resume)) return trainLarge(kernels);
             Trainer trainer;
@@ -131,6 +132,26 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private BpeTokenizer bpe;
+
+    /**
+     * Checks before anything is built: --out must be (or become) a folder; --resume takes a run folder (its checkpoint/
+     * folder is accepted too) and keeps the architecture of its checkpoint, so the flags that shape a new model are refused.
+     */
+    private void checkFolders() {
+        if (out != null) {
+            for (Path p = out.toAbsolutePath(); p != null; p = p.getParent())
+                if (Files.exists(p) && !Files.isDirectory(p))
+                    throw new UserError("--out " + out + ": " + p + " is a file, not a folder");
+        }
+        if (resume == null) return;
+        if (Files.isRegularFile(resume.resolve(TrainerState.FILE)) && resume.getFileName() != null
+                && resume.getFileName().toString().equals(Checkpoints.DIR))
+            resume = resume.toAbsolutePath().getParent();               // the run folder of a checkpoint folder
+        String flag = modelOptions.firstGiven();
+        if (flag != null)
+            throw new UserError(flag + " shapes a new model; --resume " + resume + " continues with its checkpoint's "
+                    + "architecture (drop " + flag + ", or train a new model without --resume)");
+    }
 
     private Tokens newTokens() {
         if (tokenizer != null) {

@@ -33,8 +33,8 @@ import java.util.concurrent.Callable;
  * copy bandwidth and bf16 GEMM rate measured in the same run.
  */
 @Command(name = "cuda-large", mixinStandardHelpOptions = true,
-        description = {"Time xLSTM-Large prefill and decoding on the GPU at a preset's real shapes (random weights made on",
-                "the device; no checkpoint file), with achieved TFLOP/s and weight bandwidth."})
+        description = {"Time xLSTM-Large prefill and decoding on the GPU at a preset's real shapes, with TFLOP/s and bandwidth.",
+                "The random weights are made on the device (no checkpoint file)."})
 public final class BenchCudaLargeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Option(names = "--params", defaultValue = "7B", description = "model size preset: 125M, 350M, 1B, 7B (default: ${DEFAULT-VALUE}; '7B-shape' = 7B)") String params;

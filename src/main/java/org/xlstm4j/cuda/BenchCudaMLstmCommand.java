@@ -19,8 +19,8 @@ import java.util.concurrent.Callable;
  * which fails the command (exit 1) when exceeded.
  */
 @Command(name = "cuda-mlstm", mixinStandardHelpOptions = true,
-        description = {"Time the mLSTM chunkwise forward and step kernels on the GPU (CUDA events) and check parity",
-                "against the CPU cell first (fp32 ≤ 1e-4, bf16 ≤ 2e-2 relative; exit 1 when exceeded)."})
+        description = {"Time the mLSTM chunkwise forward and step kernels on the GPU (CUDA events), after a parity check.",
+                "The parity check against the CPU cell comes first (fp32 ≤ 1e-4, bf16 ≤ 2e-2 relative; exit 1 when exceeded)."})
 public final class BenchCudaMLstmCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Option(names = "--batch", defaultValue = "8", description = "B (default: ${DEFAULT-VALUE})") int batch;

@@ -22,8 +22,8 @@ import java.util.concurrent.Callable;
  * the command (exit 1) when exceeded.
  */
 @Command(name = "cuda-slstm", mixinStandardHelpOptions = true,
-        description = {"Time the fused sLSTM forward kernel on the GPU (CUDA events) and check parity against the CPU",
-                "cell first (fp32 ≤ 1e-4, bf16 ≤ 2e-2 relative; exit 1 when exceeded)."})
+        description = {"Time the fused sLSTM forward kernel on the GPU (CUDA events), after a parity check.",
+                "The parity check against the CPU cell comes first (fp32 ≤ 1e-4, bf16 ≤ 2e-2 relative; exit 1 when exceeded)."})
 public final class BenchCudaSLstmCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Option(names = "--shape", description = "B,NH,DH,T to time instead of the two default shapes (repeatable)")

@@ -128,4 +128,59 @@ class TrainGenerateCommandTest {
             assertFalse(line.contains("Exception"), line);
         }
     }
+    /**
+     * The mistakes a first review found: caught before any work or output, one line (plus, for a bad option, where to
+     * read the usage instead of the whole page), exit 2; and the folder forms that should simply work.
+     */
+    @Test
+    void optionMistakesAreCaughtBeforeWorkStarts(@TempDir Path tmp) throws Exception {
+        Path data = tmp.resolve("data.txt");
+        Files.writeString(data, "the cat sat on the mat. ".repeat(200));
+        Path run = tmp.resolve("run"), file = Files.writeString(tmp.resolve("file.txt"), "x");
+        String[] tiny = args(TINY, "--data", data.toString(), "--steps", "2");
+        Result trained = run(args(args(new String[]{"train"}, tiny), "--out", run.toString()));
+        assertEquals(0, trained.code(), trained.err());
+        String m = run.toString();
+        String[][] oneLine = {
+                args(args(new String[]{"train"}, tiny), "--out", file.toString()),                       // --out is a file
+                args(args(new String[]{"train"}, tiny), "--out", file.resolve("sub").toString()),        // ... or under one
+                {"train", "--resume", m, "--steps", "3", "--embedding-dim", "64"},                       // shape flag on resume
+                {"generate", "--model", m, "--prompt", "hi", "--max-new-tokens", "-5"},
+                {"generate", "--model", m, "--prompt", "hi", "--load-state", tmp.resolve("none.state").toString()},
+                {"generate", "--model", m, "--prompt", "hi", "--save-state", tmp.resolve("no/dir/a.state").toString()},
+                {"generate", "--model", m, "--prompt", "hi", "--precision", "bogus"},
+                {"generate", "--model", m, "--prompt", "hi", "--out", tmp.resolve("ids.st").toString()},
+                {"experiment", "--model", "lstm", "--steps", "10"},
+        };
+        for (String[] c : oneLine) {
+            Result r = run(c);
+            String cmd = String.join(" ", c);
+            assertEquals(2, r.code(), cmd + " → " + r.err());
+            assertEquals("", r.out(), cmd + " printed before failing");
+            String line = r.err().strip();
+            assertFalse(line.contains("\n"), "more than one line for " + cmd + ":\n" + r.err());
+            assertTrue(line.startsWith("xlstm: error: "), line);
+        }
+        String[][] badOptions = {
+                {"generate", "--model", m, "--max-new-tokens", "abc"},
+                {"train", "--lr", "abc"},
+                {"bench", "matmul", "--size", "0"},
+                {"bench", "decode"},
+        };
+        for (String[] c : badOptions) {
+            Result r = run(c);
+            String[] lines = r.err().strip().split("\n");
+            assertEquals(2, r.code(), String.join(" ", c));
+            assertEquals(2, lines.length, "error and a pointer to --help, not the usage page:\n" + r.err());
+            assertTrue(lines[0].startsWith("xlstm: error: "), lines[0]);
+            assertTrue(lines[1].startsWith("try: xlstm ") && lines[1].endsWith(" --help"), lines[1]);
+        }
+        // a run folder's checkpoint/ folder is accepted where the run folder is, and inspect takes a run folder
+        Result resumed = run("train", "--resume", run.resolve("checkpoint").toString(), "--steps", "3", "--sample-tokens", "0", "--threads", "1");
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.out().contains("at step 2 of 3"), resumed.out());
+        Result inspect = run("inspect", m);
+        assertEquals(0, inspect.code(), inspect.err());
+        assertTrue(inspect.out().contains("model.safetensors"), inspect.out());
+    }
 }
