@@ -127,7 +127,6 @@ class MLstmFormsTest {
         assertLe("after reset", relErr(hA, hB), 0);
     }
 
-    /** One cell reused across shapes and forms gives bit-identical results to fresh cells (buffers grow and shrink). */
     /**
      * step() on both sides of {@link MLstmCell#COLUMN_TILED_MAX} (column tiles in registers for small head states, a
      * row-by-row stream for large ones, ragged DV tails) equals the scalar recurrence token by token, states included.

@@ -96,7 +96,13 @@ class MLstmGradCheckTest {
     }
 
     private static void checkChunkwiseExact(String form, Inputs in, int chunk, MLstmState init, float eps) {
+        checkChunkwiseExact(form, in, chunk, init, eps, false);
+        checkChunkwiseExact(form + " (double-precision reference)", in, chunk, init, eps, true);   // the oracle of MLstmBlockedTest
+    }
+
+    private static void checkChunkwiseExact(String form, Inputs in, int chunk, MLstmState init, float eps, boolean reference) {
         MLstmCell cell = new MLstmCell(in.NH, in.DK, in.DV, eps);
+        cell.useReference(reference);
         cell.forwardChunkwise(in.q, in.k, in.v, in.ig, in.fg, in.newH(), in.B, in.T, chunk,
                 init == null ? null : init.copy());
         float[] R = randomR(in);

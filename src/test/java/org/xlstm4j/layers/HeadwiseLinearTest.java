@@ -64,7 +64,7 @@ class HeadwiseLinearTest {
 
     @Test
     void gradients() {
-        int[][] shapes = {{12, 8, 4}, {32, 64, 2}}; // loop path, kernel path
+        int[][] shapes = {{12, 8, 4}, {32, 64, 2}, {16, 16, 4}}; // loop path, kernel path, 4×4 SIMD blocks (q/k/v)
         for (int[] s : shapes) {
             int in = s[0], out = s[1], nh = s[2], rows = 4;
             Random rng = new Random(7);

@@ -199,8 +199,10 @@ class PaperModelTest {
         c.slstmNumHeads = 4;
         XLstmLM m = new XLstmLM(c, new ScalarKernels());
         XLstmInit.apply(m, 1);
+        int[] seen = new int[4];                                // each kind below must be found
         for (Param p : m.parameters()) {
             if (p.name.endsWith("slstm_cell._bias_")) {
+                seen[0]++;
                 // block 1 of 2 → r = 1: b_f[j] = −(−5 + 12·(j/(DH−1))^(1.6)), f slot = second quarter (spec §2.3)
                 int E = 64, DH = 16;
                 for (int h = 0; h < 4; h++)
@@ -212,9 +214,11 @@ class PaperModelTest {
                 assertEquals(5.0f, p.data[E]);
                 assertEquals(-7.0f, p.data[E + DH - 1], 1e-5);
             }
-            if (p.name.endsWith("mlstm_cell.fgate.bias")) assertArrayEquals(new float[]{3f, 4f, 5f, 6f}, p.data, 1e-6f);
-            if (p.name.endsWith("learnable_skip")) for (float v : p.data) assertEquals(1f, v);
-            if (p.name.endsWith("norm.weight")) for (float v : p.data) assertEquals(0f, v);
+            if (p.name.endsWith("mlstm_cell.fgate.bias")) { seen[1]++; assertArrayEquals(new float[]{3f, 4f, 5f, 6f}, p.data, 1e-6f); }
+            if (p.name.endsWith("learnable_skip")) { seen[2]++; for (float v : p.data) assertEquals(1f, v); }
+            if (p.name.endsWith("norm.weight")) { seen[3]++; for (float v : p.data) assertEquals(0f, v); }
         }
+        for (int i = 0; i < seen.length; i++)
+            assertTrue(seen[i] > 0, "no parameter of kind " + i + " (slstm bias, fgate bias, skip, norm weight): " + java.util.Arrays.toString(seen));
     }
 }

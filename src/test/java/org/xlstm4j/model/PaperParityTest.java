@@ -60,20 +60,24 @@ class PaperParityTest {
             double errStep = relErr(stepLogits, io.floats("output.step_logits"));
             assertTrue(errStep < 1e-4, name + " step logits rel err " + errStep);
 
-            model.setMLstmForm(MLstmLayer.Form.PARALLEL, 64);
-            model.zeroGrad();
-            float loss = model.forwardBackward(idx, targets, B, T);
+            // the loss and every gradient, through the parallel form and through the chunkwise form that training uses
             float wantLoss = io.floats("output.loss")[0];
-            assertEquals(wantLoss, loss, 1e-4 * Math.abs(wantLoss), name + " loss");
-            double worst = 0;
-            String worstName = "";
-            for (Param p : model.parameters()) {
-                double e = relErr(p.grad, io.floats("grad." + p.name));
-                if (e > worst) { worst = e; worstName = p.name; }
+            for (int chunk : new int[]{0, 1, 4, 64}) {
+                String form = chunk == 0 ? "parallel" : "chunkwise(" + chunk + ")";
+                model.setMLstmForm(chunk == 0 ? MLstmLayer.Form.PARALLEL : MLstmLayer.Form.CHUNKWISE, chunk == 0 ? 64 : chunk);
+                model.zeroGrad();
+                float loss = model.forwardBackward(idx, targets, B, T);
+                assertEquals(wantLoss, loss, 1e-4 * Math.abs(wantLoss), name + " " + form + " loss");
+                double worst = 0;
+                String worstName = "";
+                for (Param p : model.parameters()) {
+                    double e = relErr(p.grad, io.floats("grad." + p.name));
+                    if (e > worst) { worst = e; worstName = p.name; }
+                }
+                assertTrue(worst < 1e-3, name + " " + form + " worst gradient " + worstName + " rel err " + worst);
+                System.out.printf("%s %s: logits %.2e, step %.2e, loss %.2e, worst grad %.2e (%s)%n",
+                        name, form, errParallel, errStep, Math.abs(loss - wantLoss), worst, worstName);
             }
-            assertTrue(worst < 1e-3, name + " worst gradient " + worstName + " rel err " + worst);
-            System.out.printf("%s: logits %.2e, step %.2e, loss %.2e, worst grad %.2e (%s)%n",
-                    name, errParallel, errStep, Math.abs(loss - wantLoss), worst, worstName);
         }
     }
 }

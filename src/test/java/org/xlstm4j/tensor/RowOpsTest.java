@@ -95,10 +95,12 @@ class RowOpsTest {
                     RowOps.groupNorm(x, y, r0, r1, groups, gdim, w, off, bias, 1e-5f, mean, rstd);
                     RowOps.groupNormScalar(x, yR, r0, r1, groups, gdim, w, off, bias, 1e-5f, meanR, rstdR);
                     close("groupNorm", yR, y, dim, r0, r1, 1e-5);
+                    close("groupNorm mean", meanR, mean, groups, r0, r1, 1e-5);
+                    close("groupNorm rstd", rstdR, rstd, groups, r0, r1, 1e-5);
                     float[] dy = g(rnd, rows * dim, 1), dx = g(rnd, rows * dim, 1), dxR = dx.clone();
                     float[] dw = new float[dim], dwR = new float[dim], db = new float[dim], dbR = new float[dim];
                     for (boolean acc : new boolean[]{false, true}) {
-                        RowOps.groupNormBackward(x, dy, dx, r0, r1, groups, gdim, w, off, meanR, rstdR, dw, db, acc);
+                        RowOps.groupNormBackward(x, dy, dx, r0, r1, groups, gdim, w, off, mean, rstd, dw, db, acc);
                         RowOps.groupNormBackwardScalar(x, dy, dxR, r0, r1, groups, gdim, w, off, meanR, rstdR, dwR, dbR, acc);
                         close("groupNormBackward dx", dxR, dx, dim, r0, r1, 1e-5);
                         close("groupNormBackward dw", dwR, dw, dim, 0, 1, 1e-5);
