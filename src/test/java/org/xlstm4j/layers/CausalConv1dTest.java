@@ -133,6 +133,12 @@ class CausalConv1dTest {
             assertGrad("conv dx" + tag, x, dx, loss, 1e-2f, 1e-3);
             assertGrad("conv dW" + tag, c.weight.data, c.weight.grad, loss, 1e-2f, 1e-3);
             assertGrad("conv db" + tag, c.bias.data, c.bias.grad, loss, 1e-2f, 1e-3);
+            DoubleSupplier exact = () -> DoubleReference.dot(DoubleReference.causalConv(x, c.weight.data, c.bias.data, B, T, D, K, state0), R);
+            loss.getAsDouble();
+            assertClose(DoubleReference.causalConv(x, c.weight.data, c.bias.data, B, T, D, K, state0), y, y.length, 1e-6, "conv vs double" + tag);
+            assertGradDouble("conv dx" + tag, x, dx, exact);
+            assertGradDouble("conv dW" + tag, c.weight.data, c.weight.grad, exact);
+            assertGradDouble("conv db" + tag, c.bias.data, c.bias.grad, exact);
             assertAccumulation((d, acc) -> c.backward(R, d, acc), dx.length, c.params());
         }
     }

@@ -41,6 +41,8 @@ class EmbeddingTest {
         e.weight.zeroGrad();
         e.backward(R, rows);
         assertGrad("embedding dW", e.weight.data, e.weight.grad, loss, 1e-2f, 1e-3);
+        assertGradDouble("embedding dW", e.weight.data, e.weight.grad,
+                () -> DoubleReference.dot(DoubleReference.embedding(ids, e.weight.data, 4), R));
         for (int i = 0; i < 4; i++) { // unused rows stay zero
             assertEquals(0f, e.weight.grad[0 * 4 + i]);
             assertEquals(0f, e.weight.grad[2 * 4 + i]);

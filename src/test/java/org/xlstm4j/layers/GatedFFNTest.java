@@ -86,6 +86,14 @@ class GatedFFNTest {
             assertGrad("ffn dx " + act, x, dx, loss, 1e-2f, 2e-3);
             assertGrad("ffn dW_up " + act, f.projUp().weight.data, f.projUp().weight.grad, loss, 1e-2f, 2e-3);
             assertGrad("ffn dW_down " + act, f.projDown().weight.data, f.projDown().weight.grad, loss, 1e-2f, 2e-3);
+            DoubleSupplier exact = () -> DoubleReference.dot(DoubleReference.gatedFfn(x, f.projUp().weight.data,
+                    f.projDown().weight.data, rows, E, P, act), R);
+            f.forward(k, x, y, rows);
+            assertClose(DoubleReference.gatedFfn(x, f.projUp().weight.data, f.projDown().weight.data, rows, E, P, act),
+                    y, y.length, 1e-5, "ffn vs double " + act);
+            assertGradDouble("ffn dx " + act, x, dx, exact);
+            assertGradDouble("ffn dW_up " + act, f.projUp().weight.data, f.projUp().weight.grad, exact);
+            assertGradDouble("ffn dW_down " + act, f.projDown().weight.data, f.projDown().weight.grad, exact);
             assertAccumulation((d, acc) -> f.backward(k, R, d, rows, acc), dx.length, f.params());
         }
     }

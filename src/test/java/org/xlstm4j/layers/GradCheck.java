@@ -70,6 +70,16 @@ final class GradCheck {
         assertTrue(err < tol, what + ": finite-difference rel. error " + err + " >= " + tol);
     }
 
+    /**
+     * The double-precision check: {@code doubleLoss} evaluates the layer's definition in double precision
+     * ({@link DoubleReference}), so the finite differences carry no float32 rounding noise; the step h = 1e-3 leaves a
+     * truncation error of order h² (≈ 1e-6 relative), and the float32 backward's own rounding is ≈ 1e-6. A tolerance
+     * of 1e-4 is two orders below a wrong term.
+     */
+    static void assertGradDouble(String what, float[] arr, float[] analytic, DoubleSupplier doubleLoss) {
+        assertGrad(what + " (double)", arr, analytic, doubleLoss, 1e-3f, 1e-4);
+    }
+
     /** A backward call: writes dx (or adds into it when acc; dx may be null) and accumulates into param grads. */
     interface Backward { void run(float[] dx, boolean acc); }
 

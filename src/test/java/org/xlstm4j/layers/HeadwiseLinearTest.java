@@ -80,6 +80,12 @@ class HeadwiseLinearTest {
             assertGrad("headwise dx" + tag, x, dx, loss, 1e-2f, 1e-3);
             assertGrad("headwise dW" + tag, l.weight.data, l.weight.grad, loss, 1e-2f, 1e-3);
             assertGrad("headwise db" + tag, l.bias.data, l.bias.grad, loss, 1e-2f, 1e-3);
+            DoubleSupplier exact = () -> DoubleReference.dot(DoubleReference.headwise(x, l.weight.data, l.bias.data, rows, in, out, nh), R);
+            l.forward(k, x, y, rows);
+            assertClose(DoubleReference.headwise(x, l.weight.data, l.bias.data, rows, in, out, nh), y, y.length, 1e-6, "headwise vs double" + tag);
+            assertGradDouble("headwise dx" + tag, x, dx, exact);
+            assertGradDouble("headwise dW" + tag, l.weight.data, l.weight.grad, exact);
+            assertGradDouble("headwise db" + tag, l.bias.data, l.bias.grad, exact);
             assertAccumulation((d, acc) -> l.backward(k, R, d, rows, acc), dx.length, l.params());
         }
     }

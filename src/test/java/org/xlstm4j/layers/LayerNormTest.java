@@ -75,6 +75,14 @@ class LayerNormTest {
                 assertGrad("layernorm dx" + tag, x, dx, loss, 1e-2f, 1e-3);
                 assertGrad("layernorm dw" + tag, ln.weight.data, ln.weight.grad, loss, 1e-2f, 1e-3);
                 if (hasBias) assertGrad("layernorm db" + tag, ln.bias.data, ln.bias.grad, loss, 1e-2f, 1e-3);
+                DoubleSupplier exact = () -> DoubleReference.dot(DoubleReference.groupNorm(x, ln.weight.data,
+                        hasBias ? ln.bias.data : null, rows, 1, dim, 1e-5f, offset), R);
+                ln.forward(x, y, rows);
+                assertClose(DoubleReference.groupNorm(x, ln.weight.data, hasBias ? ln.bias.data : null, rows, 1, dim, 1e-5f, offset),
+                        y, y.length, 1e-5, "layernorm vs double");
+                assertGradDouble("layernorm dx" + tag, x, dx, exact);
+                assertGradDouble("layernorm dw" + tag, ln.weight.data, ln.weight.grad, exact);
+                if (hasBias) assertGradDouble("layernorm db" + tag, ln.bias.data, ln.bias.grad, exact);
                 assertAccumulation((d, acc) -> ln.backward(R, d, rows, acc), dx.length, ln.params());
             }
         }

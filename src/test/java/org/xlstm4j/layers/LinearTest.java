@@ -58,6 +58,13 @@ class LinearTest {
             assertGrad("linear dx", x, dx, loss, 1e-2f, 1e-3);
             assertGrad("linear dW", l.weight.data, l.weight.grad, loss, 1e-2f, 1e-3);
             if (hasBias) assertGrad("linear db", l.bias.data, l.bias.grad, loss, 1e-2f, 1e-3);
+            java.util.function.DoubleSupplier exact = () -> DoubleReference.dot(
+                    DoubleReference.linear(x, l.weight.data, hasBias ? l.bias.data : null, rows, in, out), R);
+            l.forward(k, x, y, rows);
+            assertClose(DoubleReference.linear(x, l.weight.data, hasBias ? l.bias.data : null, rows, in, out), y, y.length, 1e-6, "linear vs double");
+            assertGradDouble("linear dx", x, dx, exact);
+            assertGradDouble("linear dW", l.weight.data, l.weight.grad, exact);
+            if (hasBias) assertGradDouble("linear db", l.bias.data, l.bias.grad, exact);
             assertAccumulation((d, acc) -> l.backward(k, R, d, rows, acc), dx.length, l.params());
         }
     }

@@ -71,6 +71,11 @@ class MultiHeadLayerNormTest {
             mh.backward(R, dx, rows, false);
             assertGrad("mhln dx offset=" + offset, x, dx, loss, 1e-2f, 1e-3);
             assertGrad("mhln dw offset=" + offset, mh.weight.data, mh.weight.grad, loss, 1e-2f, 1e-3);
+            DoubleSupplier exact = () -> DoubleReference.dot(DoubleReference.groupNorm(x, mh.weight.data, null, rows, nh, dh, 1e-5f, offset), R);
+            mh.forward(x, y, rows);
+            assertClose(DoubleReference.groupNorm(x, mh.weight.data, null, rows, nh, dh, 1e-5f, offset), y, y.length, 1e-5, "mhln vs double");
+            assertGradDouble("mhln dx offset=" + offset, x, dx, exact);
+            assertGradDouble("mhln dw offset=" + offset, mh.weight.data, mh.weight.grad, exact);
             assertAccumulation((d, acc) -> mh.backward(R, d, rows, acc), dx.length, mh.params());
         }
     }

@@ -49,6 +49,11 @@ class RMSNormTest {
         n.backward(R, dx, rows, false);
         assertGrad("rmsnorm dx", x, dx, loss, 1e-2f, 1e-3);
         assertGrad("rmsnorm dw", n.weight.data, n.weight.grad, loss, 1e-2f, 1e-3);
+        DoubleSupplier exact = () -> DoubleReference.dot(DoubleReference.rmsNorm(x, n.weight.data, rows, dim, 1e-6f), R);
+        n.forward(x, y, rows);
+        assertClose(DoubleReference.rmsNorm(x, n.weight.data, rows, dim, 1e-6f), y, y.length, 1e-5, "rmsnorm vs double");
+        assertGradDouble("rmsnorm dx", x, dx, exact);
+        assertGradDouble("rmsnorm dw", n.weight.data, n.weight.grad, exact);
         assertAccumulation((d, acc) -> n.backward(R, d, rows, acc), dx.length, n.params());
     }
 }
