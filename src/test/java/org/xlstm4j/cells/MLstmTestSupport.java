@@ -6,7 +6,7 @@ import java.util.SplittableRandom;
  * Helpers for the mLSTM cell tests: random inputs, error measures, time slicing, and independent double-precision
  * reference implementations written directly from the spec's equations (§3.2, §3.3).
  */
-final class MLstmTestSupport {
+public final class MLstmTestSupport {
     private MLstmTestSupport() {}
 
     /** Random inputs of one test case in the cell's layouts. */
@@ -111,7 +111,7 @@ final class MLstmTestSupport {
     }
 
     /** Parallel form (spec §3.3) in double with full T×T matrices, row-max stabilizer. */
-    static double[] referenceParallel(int B, int NH, int T, int DK, int DV,
+    public static double[] referenceParallel(int B, int NH, int T, int DK, int DV,
                                       double[] q, double[] k, double[] v, double[] ig, double[] fg, double eps) {
         double s = 1 / Math.sqrt(DK);
         double[] h = new double[B * NH * T * DV];

@@ -5,7 +5,7 @@ package org.xlstm4j.cells;
  * the external layouts of spec §2.2 directly: R_ext (NH, DH_in, 4, DH_out), i.e. the cuda-backend storage, and the
  * bias b_ext (NH, 4, DH), so it shares no indexing with the cell under test (which stores the vanilla layouts).
  */
-final class SLstmReference {
+public final class SLstmReference {
     final int NH, DH, E;
     final double[] rExt;   // (NH, DH, 4, DH): [h, k, g, j]
     final double[] bExt;   // (NH, 4, DH):     [h, g, j]
@@ -18,7 +18,7 @@ final class SLstmReference {
     private double[][] tRaw, tLogf, tIExp, tFExp, tCPrev, tNPrev, tC, tN;
     private boolean[] tAllZero;
 
-    SLstmReference(int NH, int DH, double[] rExt, double[] bExt) {
+    public SLstmReference(int NH, int DH, double[] rExt, double[] bExt) {
         this.NH = NH;
         this.DH = DH;
         this.E = NH * DH;
@@ -39,7 +39,7 @@ final class SLstmReference {
      * @param init {h, c, n, m}, each [B, E], or null for zeros
      * @return h [B, T, E]
      */
-    double[] forward(double[] x, int B, int T, double[][] init) {
+    public double[] forward(double[] x, int B, int T, double[][] init) {
         h = new double[B * E];
         c = new double[B * E];
         n = new double[B * E];

@@ -3,13 +3,19 @@ package org.xlstm4j.layers;
 /**
  * The layers' forward passes written directly from their definitions (spec §1, §2.4, §2.6, §6.1) in double precision:
  * the losses of the double-precision finite-difference checks ({@link GradCheck#assertGradDouble}). Inputs are the
- * float arrays the layers hold, read as doubles; each function is checked against its float layer's forward first.
+ * float arrays the layers hold, read as doubles, or intermediate double activations (the block references compose
+ * them); each function is checked against its float layer's forward first.
  */
-final class DoubleReference {
+public final class DoubleReference {
     private DoubleReference() {}
 
     /** y[rows, out] = x[rows, in]·Wᵀ (+ b). */
-    static double[] linear(float[] x, float[] w, float[] b, int rows, int in, int out) {
+    public static double[] linear(float[] x, float[] w, float[] b, int rows, int in, int out) {
+        return linear(d(x), w, b, rows, in, out);
+    }
+
+    /** (As above, on double activations.) */
+    public static double[] linear(double[] x, float[] w, float[] b, int rows, int in, int out) {
         double[] y = new double[rows * out];
         for (int r = 0; r < rows; r++)
             for (int o = 0; o < out; o++) {
@@ -21,7 +27,12 @@ final class DoubleReference {
     }
 
     /** Per-group layer norm of [rows, groups·dim] without bias, scale w (offset: 1 + w). */
-    static double[] groupNorm(float[] x, float[] w, float[] b, int rows, int groups, int dim, float eps, boolean offset) {
+    public static double[] groupNorm(float[] x, float[] w, float[] b, int rows, int groups, int dim, float eps, boolean offset) {
+        return groupNorm(d(x), w, b, rows, groups, dim, eps, offset);
+    }
+
+    /** (As above, on double activations.) */
+    public static double[] groupNorm(double[] x, float[] w, float[] b, int rows, int groups, int dim, float eps, boolean offset) {
         double[] y = new double[rows * groups * dim];
         for (int r = 0; r < rows; r++)
             for (int g = 0; g < groups; g++) {
@@ -33,14 +44,19 @@ final class DoubleReference {
                 var /= dim;
                 for (int i = 0; i < dim; i++) {
                     int f = g * dim + i;
-                    y[o + i] = (x[o + i] - mu) / Math.sqrt(var + eps) * ((offset ? 1 : 0) + w[f]) + (b == null ? 0 : b[f]);
+                    y[o + i] = (x[o + i] - mu) / Math.sqrt(var + eps) * ((offset ? 1.0 : 0.0) + w[f]) + (b == null ? 0 : b[f]);
                 }
             }
         return y;
     }
 
     /** y = x / sqrt(mean(x²) + eps) · w per row of [rows, dim]. */
-    static double[] rmsNorm(float[] x, float[] w, int rows, int dim, float eps) {
+    public static double[] rmsNorm(float[] x, float[] w, int rows, int dim, float eps) {
+        return rmsNorm(d(x), w, rows, dim, eps);
+    }
+
+    /** (As above, on double activations.) */
+    public static double[] rmsNorm(double[] x, float[] w, int rows, int dim, float eps) {
         double[] y = new double[rows * dim];
         for (int r = 0; r < rows; r++) {
             double ss = 0;
@@ -55,7 +71,12 @@ final class DoubleReference {
      * y_t[d] = b[d] + Σ_{j<K} w[d, j]·x_{t−K+1+j}[d] over [B, T, D]; before t = 0 zeros, or with a state [B, K, D] its
      * rows 1..K−1 (the K−1 previous inputs, oldest first).
      */
-    static double[] causalConv(float[] x, float[] w, float[] b, int B, int T, int D, int K, float[] state) {
+    public static double[] causalConv(float[] x, float[] w, float[] b, int B, int T, int D, int K, float[] state) {
+        return causalConv(d(x), w, b, B, T, D, K, state);
+    }
+
+    /** (As above, on double activations.) */
+    public static double[] causalConv(double[] x, float[] w, float[] b, int B, int T, int D, int K, float[] state) {
         double[] y = new double[B * T * D];
         for (int bt = 0; bt < B; bt++)
             for (int t = 0; t < T; t++)
@@ -72,7 +93,12 @@ final class DoubleReference {
     }
 
     /** y[h, o] = Σ_d x[h, d]·W[h, o, d] (+ b[h·out/nh + o]) per row. */
-    static double[] headwise(float[] x, float[] w, float[] b, int rows, int in, int out, int nh) {
+    public static double[] headwise(float[] x, float[] w, float[] b, int rows, int in, int out, int nh) {
+        return headwise(d(x), w, b, rows, in, out, nh);
+    }
+
+    /** (As above, on double activations.) */
+    public static double[] headwise(double[] x, float[] w, float[] b, int rows, int in, int out, int nh) {
         int ip = in / nh, op = out / nh;
         double[] y = new double[rows * out];
         for (int r = 0; r < rows; r++)
@@ -86,7 +112,12 @@ final class DoubleReference {
     }
 
     /** proj_down(act(gate) ⊙ up) with [gate | up] = proj_up(x); act exact GELU or SiLU. */
-    static double[] gatedFfn(float[] x, float[] wUp, float[] wDown, int rows, int dim, int hidden, GatedFFN.Act act) {
+    public static double[] gatedFfn(float[] x, float[] wUp, float[] wDown, int rows, int dim, int hidden, GatedFFN.Act act) {
+        return gatedFfn(d(x), wUp, wDown, rows, dim, hidden, act);
+    }
+
+    /** (As above, on double activations.) */
+    public static double[] gatedFfn(double[] x, float[] wUp, float[] wDown, int rows, int dim, int hidden, GatedFFN.Act act) {
         double[] y = new double[rows * dim];
         double[] hid = new double[hidden];
         for (int r = 0; r < rows; r++) {
@@ -109,7 +140,7 @@ final class DoubleReference {
     }
 
     /** erf to double precision: its Taylor series for |x| < 3, the continued fraction of erfc beyond. */
-    static double erf(double x) {
+    public static double erf(double x) {
         double a = Math.abs(x), r;
         if (a < 3) {
             double term = a, sum = a;
@@ -127,15 +158,23 @@ final class DoubleReference {
     }
 
     /** Row gather: y[r] = W[ids[r]]. */
-    static double[] embedding(int[] ids, float[] w, int dim) {
+    public static double[] embedding(int[] ids, float[] w, int dim) {
         double[] y = new double[ids.length * dim];
         for (int r = 0; r < ids.length; r++)
             for (int i = 0; i < dim; i++) y[r * dim + i] = w[ids[r] * dim + i];
         return y;
     }
 
+    public static double[] d(float[] a) {
+        double[] r = new double[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = a[i];
+        return r;
+    }
+
+    public static double silu(double x) { return x / (1 + Math.exp(-x)); }
+
     /** Σ y·R in double. */
-    static double dot(double[] y, float[] R) {
+    public static double dot(double[] y, float[] R) {
         double s = 0;
         for (int i = 0; i < y.length; i++) s += y[i] * R[i];
         return s;
