@@ -31,7 +31,8 @@ public final class ModelGradients {
     }
 
     /**
-     * Checks {@code samples} random entries of every parameter. The forward is float32, so with step h = 2e-3 the
+     * Checks each parameter's largest-gradient entry and {@code samples} random ones (a wiring check of the whole model;
+     * the blocks' backward passes have their own double-precision checks). The forward is float32, so with step h = 2e-3 the
      * tolerance is 2 % of the parameter's largest gradient plus the float32 rounding of the loss over 2h (≈ 1e-3); a
      * wrong term gives an O(1) error.
      */
@@ -48,9 +49,11 @@ public final class ModelGradients {
         for (Param p : m.parameters()) {
             float[] g = p.grad.clone();
             double maxG = 0, maxErr = 0;
-            for (float v : g) maxG = Math.max(maxG, Math.abs(v));
-            for (int s = 0; s < samples; s++) {
-                int i = r.nextInt(p.size());
+            int arg = 0;
+            for (int i = 0; i < g.length; i++) if (Math.abs(g[i]) > maxG) { maxG = Math.abs(g[i]); arg = i; }
+            assertTrue(maxG > 0, m.name() + ": " + p.name + " has no gradient");
+            for (int s = 0; s <= samples; s++) {
+                int i = s == 0 ? arg : r.nextInt(p.size());                   // the largest entry, then random ones
                 float old = p.data[i];
                 p.data[i] = old + h;
                 double lp = loss(m, x, y, B, T, weight);
