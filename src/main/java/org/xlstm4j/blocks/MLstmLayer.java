@@ -338,6 +338,24 @@ public final class MLstmLayer {
         gates(q, k, v, igate, fgate, gi, gf, r0, r1, I, NH);
     }
 
+    /** Scalar twin of {@link #gates}: the same outputs, one product at a time in float. */
+    public static void gatesScalar(float[] q, float[] k, float[] v, Linear igate, Linear fgate, float[] gi, float[] gf,
+                                   int r0, int r1, int I, int NH) {
+        for (int g = 0; g < 2; g++) {
+            float[] W = g == 0 ? igate.weight.data : fgate.weight.data, bias = g == 0 ? igate.bias.data : fgate.bias.data;
+            float[] out = g == 0 ? gi : gf;
+            for (int r = r0; r < r1; r++)
+                for (int o = 0; o < NH; o++) {
+                    float s = 0f;
+                    for (int seg = 0; seg < 3; seg++) {
+                        float[] src = seg == 0 ? q : seg == 1 ? k : v;
+                        for (int j = 0; j < I; j++) s += W[o * 3 * I + seg * I + j] * src[r * I + j];
+                    }
+                    out[r * NH + o] = bias[o] + s;
+                }
+        }
+    }
+
     /**
      * gi[r, o] = b_i[o] + W_i[o]·[q_r | k_r | v_r] and the same for gf over rows [r0, r1) (spec §4.1 step 4): q, k, v
      * [rows, I] read in place, gates [rows, NH]; four outputs at a time.
