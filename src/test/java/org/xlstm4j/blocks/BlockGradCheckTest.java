@@ -50,14 +50,10 @@ class BlockGradCheckTest {
             }
         double[] ig = linear(qkv, l.igate.weight.data, bias(l.igate), rows, 3 * I, NH);
         double[] fg = linear(qkv, l.fgate.weight.data, bias(l.fgate), rows, 3 * I, NH);
-        double[] qh = toHeads(q, NH, DH), kh = toHeads(k, NH, DH), vh = toHeads(v, NH, DH);
-        double[] hh = MLstmTestSupport.referenceParallel(B, NH, T, DH, DH, qh, kh, vh, toHeads(ig, NH, 1), toHeads(fg, NH, 1),
+        double[] qh = toHeads(q, B, T, NH, DH), kh = toHeads(k, B, T, NH, DH), vh = toHeads(v, B, T, NH, DH);
+        double[] hh = MLstmTestSupport.referenceParallel(B, NH, T, DH, DH, qh, kh, vh, toHeads(ig, B, T, NH, 1), toHeads(fg, B, T, NH, 1),
                 l.cell.eps);
-        double[] h = new double[rows * I];
-        for (int b = 0; b < B; b++)
-            for (int hd = 0; hd < NH; hd++)
-                for (int t = 0; t < T; t++)
-                    for (int d = 0; d < DH; d++) h[(b * T + t) * I + hd * DH + d] = hh[((b * NH + hd) * T + t) * DH + d];
+        double[] h = toRows(hh, B, T, NH, DH);
         double[] hn = groupNorm(h, l.outnorm.weight.data, null, rows, NH, DH, 1e-5f, true);
         double[] out = new double[rows * I];
         for (int r = 0; r < rows; r++)
@@ -139,14 +135,4 @@ class BlockGradCheckTest {
     }
 
     private static float[] bias(Linear l) { return l.bias == null ? null : l.bias.data; }
-
-    /** Rows-major [B·T, NH·D] → heads-major [B, NH, T, D]. */
-    private static double[] toHeads(double[] a, int NH, int D) {
-        double[] r = new double[a.length];
-        for (int b = 0; b < B; b++)
-            for (int h = 0; h < NH; h++)
-                for (int t = 0; t < T; t++)
-                    for (int d = 0; d < D; d++) r[((b * NH + h) * T + t) * D + d] = a[(b * T + t) * NH * D + h * D + d];
-        return r;
-    }
 }

@@ -43,9 +43,9 @@ class LargeDoubleGradCheckTest {
                 ig[i] = c.gateSoftCap * Math.tanh(ig[i] / c.gateSoftCap);
                 fg[i] = c.gateSoftCap * Math.tanh(fg[i] / c.gateSoftCap);
             }
-        double[] hh = MLstmTestSupport.referenceParallel(B, NH, T, DK, DV, heads(q, NH, DK), heads(k, NH, DK), heads(v, NH, DV),
-                heads(ig, NH, 1), heads(fg, NH, 1), (float) c.eps);
-        double[] h = rows(hh, NH, DV);
+        double[] hh = MLstmTestSupport.referenceParallel(B, NH, T, DK, DV, toHeads(q, B, T, NH, DK), toHeads(k, B, T, NH, DK), toHeads(v, B, T, NH, DV),
+                toHeads(ig, B, T, NH, 1), toHeads(fg, B, T, NH, 1), (float) c.eps);
+        double[] h = toRows(hh, B, T, NH, DV);
         double[] hn = groupNorm(h, l.multiheadNorm.weight.data, null, rows, NH, DV, (float) c.normEps, false);
         for (int i = 0; i < hn.length; i++) hn[i] *= 1 / (1 + Math.exp(-o[i]));
         return linear(hn, l.outProj.weight.data, null, rows, NH * DV, E);
@@ -112,25 +112,5 @@ class LargeDoubleGradCheckTest {
         for (Param p : params) for (float g : p.grad) scale = Math.max(scale, Math.abs(g));
         assertGradDouble(what + " dx", x, dx, loss);
         for (Param p : params) assertGradDouble(what + " " + p.name, p.data, p.grad, loss, p == nearZero ? 1e-2 * scale : 1e-12);
-    }
-
-    /** Rows-major [B·T, NH·D] → heads-major [B, NH, T, D]. */
-    private static double[] heads(double[] a, int NH, int D) {
-        double[] r = new double[a.length];
-        for (int b = 0; b < B; b++)
-            for (int h = 0; h < NH; h++)
-                for (int t = 0; t < T; t++)
-                    for (int e = 0; e < D; e++) r[((b * NH + h) * T + t) * D + e] = a[(b * T + t) * NH * D + h * D + e];
-        return r;
-    }
-
-    /** Heads-major → rows-major. */
-    private static double[] rows(double[] a, int NH, int D) {
-        double[] r = new double[a.length];
-        for (int b = 0; b < B; b++)
-            for (int h = 0; h < NH; h++)
-                for (int t = 0; t < T; t++)
-                    for (int e = 0; e < D; e++) r[(b * T + t) * NH * D + h * D + e] = a[((b * NH + h) * T + t) * D + e];
-        return r;
     }
 }

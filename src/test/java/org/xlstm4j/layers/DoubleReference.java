@@ -173,6 +173,26 @@ public final class DoubleReference {
 
     public static double silu(double x) { return x / (1 + Math.exp(-x)); }
 
+    /** Rows-major [B·T, NH·D] → heads-major [B, NH, T, D] (the cell references' layout). */
+    public static double[] toHeads(double[] a, int B, int T, int NH, int D) {
+        double[] r = new double[a.length];
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < NH; h++)
+                for (int t = 0; t < T; t++)
+                    for (int e = 0; e < D; e++) r[((b * NH + h) * T + t) * D + e] = a[(b * T + t) * NH * D + h * D + e];
+        return r;
+    }
+
+    /** Heads-major [B, NH, T, D] → rows-major [B·T, NH·D]. */
+    public static double[] toRows(double[] a, int B, int T, int NH, int D) {
+        double[] r = new double[a.length];
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < NH; h++)
+                for (int t = 0; t < T; t++)
+                    for (int e = 0; e < D; e++) r[(b * T + t) * NH * D + h * D + e] = a[((b * NH + h) * T + t) * D + e];
+        return r;
+    }
+
     /** Σ y·R in double. */
     public static double dot(double[] y, float[] R) {
         double s = 0;
