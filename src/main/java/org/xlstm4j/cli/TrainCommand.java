@@ -102,20 +102,7 @@ public final class TrainCommand implements Callable<Integer> {
                 trainer = new Trainer(cfg, new XLstmTrainable(model, bpe == null ? null : bpe.path()), ds, runDir);
                 if (out == null) linkLatest(runDir);
             }
-            trainer.listener(ProgressBar.forConsole());
-            CountDownLatch done = new CountDownLatch(1);
-            Trainer t = trainer;
-            Thread hook = new Thread(() -> {
-                t.requestStop();
-                try { done.await(120, TimeUnit.SECONDS); } catch (InterruptedException ignored) { }
-            });
-            Runtime.getRuntime().addShutdownHook(hook);
-            try {
-                trainer.run();
-            } finally {
-                done.countDown();
-                try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException ignored) { }
-            }
+            runStoppable(trainer);
             Path ckpt = runDir.resolve(Checkpoints.DIR);
             System.out.println("checkpoint: " + ckpt);
             if (sampleTokens > 0) {
@@ -132,6 +119,26 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private BpeTokenizer bpe;
+
+    /**
+     * Runs the trainer with a progress bar; Ctrl-C (a shutdown hook) asks it to stop after the current step and waits
+     * up to two minutes for the checkpoint it then writes.
+     */
+    private static void runStoppable(Trainer trainer) throws java.io.IOException {
+        trainer.listener(ProgressBar.forConsole());
+        CountDownLatch done = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            trainer.requestStop();
+            try { done.await(120, TimeUnit.SECONDS); } catch (InterruptedException ignored) { }
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            trainer.run();
+        } finally {
+            done.countDown();
+            try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException ignored) { }
+        }
+    }
 
     /**
      * Checks before anything is built: --out must be (or become) a folder; --resume takes a run folder (its checkpoint/
@@ -252,19 +259,7 @@ public final class TrainCommand implements Callable<Integer> {
             trainer = Trainer.resume(runDir, model, new TextDataset(tokens, cfg.contextLength(), cfg.seed()), cfg);
             System.out.println("resuming " + runDir + " at step " + trainer.step() + " of " + cfg.steps());
         }
-        trainer.listener(ProgressBar.forConsole());
-        CountDownLatch done = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            trainer.requestStop();
-            try { done.await(120, TimeUnit.SECONDS); } catch (InterruptedException ignored) { }
-        });
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
-            trainer.run();
-        } finally {
-            done.countDown();
-            try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException ignored) { }
-        }
+        runStoppable(trainer);
         Path ckpt = runDir.resolve(Checkpoints.DIR);
         System.out.println("checkpoint: " + ckpt + " (config and weights in the format of the model it started from)");
         if (sampleTokens > 0) {
