@@ -106,7 +106,7 @@ public final class SLstmCell {
 
     /**
      * Scalar twin of {@link #step}: one token with plain loops; gives bit-for-bit the same numbers as
-     * {@link #forwardScalar} over the same tokens.
+     * {@link #forwardScalar} over the same tokens (plain scalar code: exact in every JIT tier).
      */
     public void stepScalar(float[] gatesPreact, float[] h, int B, SLstmState state) {
         if (state == null) throw new IllegalArgumentException("SLstmCell.step: state must not be null");
@@ -509,7 +509,8 @@ public final class SLstmCell {
 
     /**
      * One token: {@code gatesPreact [B, 4E] → h [B, E]}, advancing {@code state} (non-null) in place. Saves nothing
-     * for backward. Gives bit-for-bit the same numbers as {@link #forward} over the same tokens.
+     * for backward. Same arithmetic as {@link #forward} over the same tokens: bit-for-bit equal when both take the same
+     * vector math (checked in the tests' C1-only JVM; C2's exp/tanh intrinsics may differ from it in the last bit).
      */
     public void step(float[] gatesPreact, float[] h, int B, SLstmState state) {
         step(null, gatesPreact, h, B, state);

@@ -5,8 +5,8 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code xlstm bench}: the parent of the benchmark subcommands ({@code bench matmul}; training and decoding benchmarks
- * join as further subcommand classes listed here). Without a subcommand it prints its usage.
+ * {@code xlstm bench}: the parent of the benchmark subcommands (matrix products, training, decoding and the CUDA
+ * kernels, listed below). Without a subcommand it prints its usage.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure speed on this machine.",

@@ -64,7 +64,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--sample-prompt", defaultValue = "And God said", description = "prompt of the final sample (default: ${DEFAULT-VALUE})") String samplePrompt;
     @Mixin ModelOptions modelOptions;
 
-    /** Defaults of `xlstm train`: sized so the default model finishes in about 10 minutes on 2 cores. */
+    /** Defaults of `xlstm train`: sized so the default model finishes in about 1½ minutes on 2 cores. */
     static TrainConfig defaults() {
         return new TrainConfig(600, 16, 128, 1, 2e-3, 0.1, 50, 0.1, 0.9, 0.95, 1e-8, 1.0,
                 100, 8, 100, 1337, 10);

@@ -2,7 +2,8 @@ package org.xlstm4j.tensor;
 
 /**
  * The compute backend the model runs on. Every layer receives one instance (no global singleton), so a model can be
- * built over the SIMD CPU kernels, the plain scalar twin (for tests), or later a CUDA backend.
+ * built over the SIMD CPU kernels or the plain scalar twin (for tests). The GPU runs models through the model-level
+ * backends instead ({@code XLstmOps}, {@code LargeOps}), whose CPU implementations call these kernels.
  *
  * <p>All arrays are row-major float32; offsets are element offsets. "accumulate" adds into the output instead of
  * overwriting it. Shapes follow the PyTorch convention: a weight W is stored (out, in) = (N, K).
