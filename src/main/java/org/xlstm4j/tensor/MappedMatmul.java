@@ -131,6 +131,12 @@ public final class MappedMatmul implements AutoCloseable {
      */
     static void rows(MappedWeight w, float[] x, int xOff, int M, float[] y, int yOff, int n0, int n1) {
         int N = w.rows(), K = w.cols();
+        if (PAIRS && M == 1 && w.storage() == MappedWeight.Storage.BF16 && K >= PAIR_COLS) {
+            int n = n0;
+            for (; n + 1 < n1; n += 2) dotBf16Pair(w, n, x, xOff, y, yOff + n);
+            for (; n < n1; n++) y[yOff + n] = dotBf16(w, n, x, xOff);
+            return;
+        }
         for (int n = n0; n < n1; n++)
             for (int m = 0; m < M; m++)
                 y[yOff + m * N + n] = switch (w.storage()) {
@@ -167,6 +173,54 @@ public final class MappedMatmul implements AutoCloseable {
             odd = v.and(0xffff0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + k + L), odd);
         }
         return tail(w, n, x, xi, blocks, even.add(odd));
+    }
+
+    /**
+     * Rows of at least this many bf16 columns are streamed two at a time ({@link #dotBf16Pair}). An x that long (32 KiB
+     * and more) no longer stays in L1 beside the weight stream, and a single row's dot product then streams at about
+     * half a plain sum's rate (10,944 columns, the 7B's FFN down projection: 12.5 vs 26 GB/s on one thread); two rows
+     * sharing each x load streamed 15.3 GB/s there (+32%; two threads +8%), but lost at 4,096 columns (15 vs 22 GB/s),
+     * hence the threshold (docs/PERFORMANCE.md, 2026-12-01).
+     */
+    static final int PAIR_COLS = 8192;
+    /** {@code -Dxlstm4j.pairs=false} turns the two-row path off (for A/B measurements). */
+    static final boolean PAIRS = Boolean.parseBoolean(System.getProperty("xlstm4j.pairs", "true"));
+
+    /** Two rows n, n+1 at once (x loaded once for both); each row's sums in the same order as {@link #dotBf16}. */
+    private static void dotBf16Pair(MappedWeight w, int n, float[] x, int xi, float[] y, int yi) {
+        MemorySegment s = w.data();
+        int K = w.cols(), blocks = K / (2 * L) * (2 * L), blocks2 = K / (4 * L) * (4 * L);
+        long o = w.offset(n, 0), p = w.offset(n + 1, 0);
+        FloatVector e = FloatVector.zero(F), d = e, e2 = e, d2 = e, f = e, g = e, f2 = e, g2 = e;
+        int k = 0;
+        for (; k < blocks2; k += 4 * L) {
+            FloatVector x0 = FloatVector.fromArray(F, x, xi + k), x1 = FloatVector.fromArray(F, x, xi + k + L);
+            FloatVector x2 = FloatVector.fromArray(F, x, xi + k + 2 * L), x3 = FloatVector.fromArray(F, x, xi + k + 3 * L);
+            IntVector v = IntVector.fromMemorySegment(I, s, o + 2L * k, LE), u = IntVector.fromMemorySegment(I, s, o + 2L * (k + 2 * L), LE);
+            IntVector a = IntVector.fromMemorySegment(I, s, p + 2L * k, LE), b = IntVector.fromMemorySegment(I, s, p + 2L * (k + 2 * L), LE);
+            e = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x0, e);
+            d = v.and(0xffff0000).reinterpretAsFloats().fma(x1, d);
+            e2 = u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x2, e2);
+            d2 = u.and(0xffff0000).reinterpretAsFloats().fma(x3, d2);
+            f = a.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x0, f);
+            g = a.and(0xffff0000).reinterpretAsFloats().fma(x1, g);
+            f2 = b.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x2, f2);
+            g2 = b.and(0xffff0000).reinterpretAsFloats().fma(x3, g2);
+        }
+        e = e.add(e2);
+        d = d.add(d2);
+        f = f.add(f2);
+        g = g.add(g2);
+        for (; k < blocks; k += 2 * L) {
+            FloatVector x0 = FloatVector.fromArray(F, x, xi + k), x1 = FloatVector.fromArray(F, x, xi + k + L);
+            IntVector v = IntVector.fromMemorySegment(I, s, o + 2L * k, LE), a = IntVector.fromMemorySegment(I, s, p + 2L * k, LE);
+            e = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x0, e);
+            d = v.and(0xffff0000).reinterpretAsFloats().fma(x1, d);
+            f = a.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x0, f);
+            g = a.and(0xffff0000).reinterpretAsFloats().fma(x1, g);
+        }
+        y[yi] = tail(w, n, x, xi, blocks, e.add(d));
+        y[yi + 1] = tail(w, n + 1, x, xi, blocks, f.add(g));
     }
 
     /** As {@link #dotBf16} for an f16 W. */

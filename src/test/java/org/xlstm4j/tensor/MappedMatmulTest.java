@@ -12,6 +12,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -104,6 +105,31 @@ class MappedMatmulTest {
             MappedMatmul.rowsScalar(w, x, 3, M, want, 0, n0, n1);
             check(got, want, w, x, 3, M, 0, st + " N=" + N + " K=" + K + " M=" + M + " rows " + n0 + ".." + n1);
         }
+    }
+
+    /**
+     * Rows of ≥ {@link MappedMatmul#PAIR_COLS} bf16 columns go two at a time: against the scalar twin, and against the
+     * same rows taken one by one, which must give the same bits (the same sums in the same order; exact in the C1-only
+     * JVM, see {@link org.xlstm4j.ExactMath}).
+     */
+    @org.xlstm4j.AlsoExactMath
+    @Test void twoRowPathMatchesSingleRows() {
+        Random rnd = new Random(13);
+        for (int K : new int[]{MappedMatmul.PAIR_COLS, MappedMatmul.PAIR_COLS + 17, MappedMatmul.PAIR_COLS + 69})
+            for (int N : new int[]{1, 2, 5, 8}) {
+                MappedWeight w = random(MappedWeight.Storage.BF16, N, K, rnd);
+                float[] x = randomVector(K + 3, rnd), xs = x.clone();
+                MappedWeight.splitPairs(x, 3, xs, 3, K);
+                for (int n0 = 0; n0 < Math.min(N, 2); n0++) {
+                    float[] got = new float[N], want = new float[N], single = new float[N];
+                    MappedMatmul.rows(w, xs, 3, 1, got, 0, n0, N);
+                    for (int n = n0; n < N; n++) MappedMatmul.rows(w, xs, 3, 1, single, 0, n, n + 1);
+                    MappedMatmul.rowsScalar(w, x, 3, 1, want, 0, n0, N);
+                    check(got, want, w, x, 3, 1, 0, "pairs K=" + K + " N=" + N + " from " + n0);
+                    if (org.xlstm4j.ExactMath.IN_THIS_JVM) assertArrayEquals(single, got, "pairs vs single rows K=" + K + " N=" + N);
+                    else check(got, single, w, x, 3, 1, 0, "pairs vs single rows K=" + K + " N=" + N);
+                }
+            }
     }
 
     @Test void matmulAllPathsAndThreadCounts() {
