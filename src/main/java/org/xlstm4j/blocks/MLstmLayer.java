@@ -338,7 +338,7 @@ public final class MLstmLayer {
         gates(q, k, v, igate, fgate, gi, gf, r0, r1, I, NH);
     }
 
-    /** Scalar twin of {@link #gates}: the same outputs, one product at a time in float. */
+    /** Scalar twin of {@link #gates}: the same outputs to float rounding, one product at a time in plain float code. */
     public static void gatesScalar(float[] q, float[] k, float[] v, Linear igate, Linear fgate, float[] gi, float[] gf,
                                    int r0, int r1, int I, int NH) {
         for (int g = 0; g < 2; g++) {

@@ -46,12 +46,12 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     String params;
     @Option(names = "--seed", defaultValue = "0", description = "seed for --create (default: ${DEFAULT-VALUE})")
     long seed;
-    @Option(names = "--tokens", defaultValue = "16", description = "tokens per timed run (default: ${DEFAULT-VALUE})")
+    @Option(names = "--tokens", defaultValue = "16", description = "tokens per timed run (default: ${DEFAULT-VALUE}; with --preset 256)")
     int tokens;
     @Option(names = "--runs", defaultValue = "5", description = "timed runs, each followed by a bandwidth measurement; median and best are reported (default: ${DEFAULT-VALUE})")
     int runs;
-    @Option(names = "--warmup", defaultValue = "8", description = "untimed tokens first, at least (default: ${DEFAULT-VALUE}); with --preset the warm-up also lasts "
-            + "at least 5 s, so that the JIT has compiled the step path")
+    @Option(names = "--warmup", defaultValue = "8", description = "untimed tokens first, at least (default: ${DEFAULT-VALUE}; with --preset 256, and the warm-up also "
+            + "lasts at least 5 s, so that the JIT has compiled the step path)")
     int warmup;
     @Option(names = "--device", defaultValue = "cpu", description = "with --preset: cpu or cuda (default: ${DEFAULT-VALUE})")
     String device;

@@ -29,7 +29,8 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
     static String fileMessage(FileSystemException e) {
         return switch (e) {
             case NoSuchFileException n -> "no such file: " + n.getFile();
-            case FileAlreadyExistsException f -> f.getFile() + ": already exists (and is not a folder)";
+            case FileAlreadyExistsException f -> f.getFile() + ": already exists"
+                    + (java.nio.file.Files.isDirectory(java.nio.file.Path.of(f.getFile())) ? "" : " (and is not a folder)");
             case NotDirectoryException d -> d.getFile() + ": not a folder";
             case AccessDeniedException a -> a.getFile() + ": permission denied";
             default -> e.getMessage();

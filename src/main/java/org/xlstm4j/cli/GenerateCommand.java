@@ -46,15 +46,14 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         checkOptions();
-        Path dir = Files.isDirectory(model.resolve(Checkpoints.DIR)) ? Checkpoints.latest(model) : model;
+        // a run folder's checkpoint, read only (no recovery of an interrupted swap: the run may be training right now)
+        Path dir = Files.isDirectory(model.resolve(Checkpoints.DIR)) ? model.resolve(Checkpoints.DIR) : model;
         try (CpuKernels kernels = threads == null ? new CpuKernels() : new CpuKernels(threads)) {
             LanguageModel lm = Devices.load(dir, device, precision, kernels);
             int V = lm.vocabSize();
             Sampler sampler = greedy || temperature == 0 ? Sampler.greedy(V) : new Sampler(V, temperature, topK, topP, seed);
             Generator gen = new Generator(lm);
             if (input != null) {
-                if (out == null) throw new UserError("--input needs --out FILE for output.greedy_ids");
-                if (prompt != null) throw new UserError("give either --prompt or --input, not both");
                 int[] idx;
                 int B, T;
                 try (SafetensorsFile in = SafetensorsFile.open(input)) {
@@ -92,12 +91,15 @@ public final class GenerateCommand implements Callable<Integer> {
     private void checkOptions() {
         if (maxNewTokens < 0) throw new UserError("--max-new-tokens must be >= 0, got " + maxNewTokens);
         if (out != null && input == null) throw new UserError("--out writes the ids of --input prompts; with --prompt the text goes to stdout");
+        if (input != null && out == null) throw new UserError("--input needs --out FILE for output.greedy_ids");
+        if (input != null && prompt != null) throw new UserError("give either --prompt or --input, not both");
         Devices.checkPrecision(precision);
         if (loadState != null && !Files.isRegularFile(loadState)) throw new UserError("--load-state " + loadState + ": no such file");
         for (Path p : new Path[] {saveState, out}) {
             Path parent = p == null ? null : p.toAbsolutePath().getParent();
             if (parent != null && !Files.isDirectory(parent))
                 throw new UserError(p + ": cannot write there, " + parent + " is not a folder");
+            if (p != null && Files.isDirectory(p)) throw new UserError(p + ": is a folder; give a file name");
         }
     }
 

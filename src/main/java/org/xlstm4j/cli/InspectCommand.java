@@ -41,7 +41,7 @@ public final class InspectCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (Files.isDirectory(path.resolve(org.xlstm4j.train.Checkpoints.DIR)) && !Files.exists(path.resolve("model.safetensors"))
                 && !Files.exists(path.resolve("model.safetensors.index.json")))
-            path = org.xlstm4j.train.Checkpoints.latest(path);         // a run folder: its checkpoint
+            path = path.resolve(org.xlstm4j.train.Checkpoints.DIR);  // a run folder: its checkpoint (read only, no recovery)
         Path configFile = path.resolve("config.json");
         Map<String, String> config = Files.isDirectory(path) && Files.isRegularFile(configFile) ? readConfig(configFile) : null;
         try (TensorSource src = TensorSource.openCheckpoint(path)) {

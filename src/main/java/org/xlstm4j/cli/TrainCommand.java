@@ -150,14 +150,30 @@ public final class TrainCommand implements Callable<Integer> {
                 if (Files.exists(p) && !Files.isDirectory(p))
                     throw new UserError("--out " + out + ": " + p + " is a file, not a folder");
         }
-        if (resume == null) return;
-        if (Files.isRegularFile(resume.resolve(TrainerState.FILE)) && resume.getFileName() != null
-                && resume.getFileName().toString().equals(Checkpoints.DIR))
-            resume = resume.toAbsolutePath().getParent();               // the run folder of a checkpoint folder
-        String flag = modelOptions.firstGiven();
-        if (flag != null)
-            throw new UserError(flag + " shapes a new model; --resume " + resume + " continues with its checkpoint's "
-                    + "architecture (drop " + flag + ", or train a new model without --resume)");
+        if (resume != null) {
+            Path abs = resume.toAbsolutePath().normalize();
+            if (Files.isRegularFile(abs.resolve(TrainerState.FILE)) && abs.getFileName() != null
+                    && abs.getFileName().toString().equals(Checkpoints.DIR))
+                resume = abs.getParent();                                // the run folder of a checkpoint folder
+            String flag = modelOptions.firstGiven();
+            if (flag != null)
+                throw new UserError(flag + " shapes a new model; --resume " + resume + " continues with its checkpoint's "
+                        + "architecture (drop " + flag + ", or train a new model without --resume)");
+        }
+        boolean continuesRun = resume != null && Files.isDirectory(resume)
+                && !Files.exists(resume.resolve("config.json")) && !Files.exists(resume.resolve("config.yaml"));
+        if (continuesRun && out != null)
+            throw new UserError("--resume " + resume + " continues that run in its own folder; drop --out (or give a model "
+                    + "checkpoint folder to --resume to start a new fine-tuning run in --out)");
+        if (continuesRun && trainConfig != null)
+            throw new UserError("--resume " + resume + " keeps the run's training config; change single values with flags "
+                    + "such as --steps or --lr instead of --train-config");
+        try {
+            if (!continuesRun && out != null && Checkpoints.exists(out))
+                throw new UserError(out + ": already holds a checkpoint; resume it with --resume " + out + " or choose another run folder");
+        } catch (java.io.IOException e) {
+            throw new UserError(out + ": cannot read: " + e.getMessage(), e);
+        }
     }
 
     private Tokens newTokens() {

@@ -17,7 +17,8 @@ import static org.xlstm4j.tensor.MappedWeight.L;
  * x, y float32; products accumulate in float32. Two paths:
  * <ul>
  *   <li>M ≤ {@value #STREAM_ROWS} (decoding): the weight is streamed once, straight from its segment, row after row
- *       (each row is re-read from cache for the other rows of x), the threads taking blocks of rows as they go.
+ *       (each row is re-read from cache for the other rows of x; at batch 1, rows of ≥ {@value #PAIR_COLS} bf16 columns
+ *       two at a time), the threads taking blocks of rows as they go.
  *       Decoding at batch 1 is memory-bound: this path reads each weight byte exactly once and does little else.</li>
  *   <li>more rows (a prompt): panels of weight rows are widened to float32 and multiplied with the cache-blocked GEMM
  *       of the {@link Kernels} backend, so each weight element is widened once per call instead of once per row.</li>
@@ -127,7 +128,7 @@ public final class MappedMatmul implements AutoCloseable {
      * y[m, n] = x[m, :]·W[n, :] for n in [n0, n1), all m &lt; M, with x in the weight's reading order (pair-split for
      * 16-bit weights, see {@link MappedWeight}): one weight row at a time, read from memory for m = 0 and from cache for
      * the other rows of x. (One sequential stream per thread runs closer to the memory bandwidth than several rows
-     * interleaved.)
+     * interleaved, except for long bf16 rows at batch 1, which go two at a time: see {@link #PAIR_COLS}.)
      */
     static void rows(MappedWeight w, float[] x, int xOff, int M, float[] y, int yOff, int n0, int n1) {
         int N = w.rows(), K = w.cols();
@@ -178,9 +179,10 @@ public final class MappedMatmul implements AutoCloseable {
     /**
      * Rows of at least this many bf16 columns are streamed two at a time ({@link #dotBf16Pair}). An x that long (32 KiB
      * and more) no longer stays in L1 beside the weight stream, and a single row's dot product then streams at about
-     * half a plain sum's rate (10,944 columns, the 7B's FFN down projection: 12.5 vs 26 GB/s on one thread); two rows
-     * sharing each x load streamed 15.3 GB/s there (+32%; two threads +8%), but lost at 4,096 columns (15 vs 22 GB/s),
-     * hence the threshold (docs/PERFORMANCE.md, 2026-12-01).
+     * half a plain sum's rate (10,944 columns, the 7B's FFN down projection: 11.6–12.5 vs 26 GB/s on one thread); two
+     * rows sharing each x load streamed 15.3 GB/s there (one thread; two threads 20.4–23.7 vs 18.5–20.9), gained at
+     * 8,192 columns, nothing at 5,504 and lost at 4,096 (15 vs 22 GB/s), hence the threshold (docs/PERFORMANCE.md,
+     * 2026-12-01).
      */
     static final int PAIR_COLS = 8192;
     /** {@code -Dxlstm4j.pairs=false} turns the two-row path off (for A/B measurements). */

@@ -61,9 +61,10 @@ class ResumeAcrossProcessesTest {
             double worst = 0;
             for (String n : wa.names()) worst = Math.max(worst, Fixtures.relErr(wb.floats(n), wa.floats(n)));
             System.out.printf("resumed vs uninterrupted, 40 steps: worst parameter rel err %.2e%n", worst);
-            // measured 7.3e-5, 8.4e-5 and 1.25e-4 (2026-12-01); a resume that lost the AdamW moments (zeroed in the
-            // checkpoint) ends 0.99 away, so 1e-3 leaves 8× room for the JIT's rounding and none for a lost state
-            assertTrue(worst < 1e-3, "resumed run drifted from the uninterrupted one: rel err " + worst);
+            // measured 7.1e-5 to 1.25e-4 (2026-12-01, four runs); a resume that lost the AdamW moments (zeroed in the
+            // checkpoint) ends 0.99 away, so 3e-3 leaves 24× room for the JIT's rounding (other CPUs, thread counts)
+            // and none for a lost state
+            assertTrue(worst < 3e-3, "resumed run drifted from the uninterrupted one: rel err " + worst);
         }
     }
 }

@@ -145,6 +145,9 @@ class TrainGenerateCommandTest {
                 args(args(new String[]{"train"}, tiny), "--out", file.toString()),                       // --out is a file
                 args(args(new String[]{"train"}, tiny), "--out", file.resolve("sub").toString()),        // ... or under one
                 {"train", "--resume", m, "--steps", "3", "--embedding-dim", "64"},                       // shape flag on resume
+                args(args(new String[]{"train"}, tiny), "--out", m),                                    // a run folder taken
+                {"train", "--resume", m, "--steps", "3", "--out", tmp.resolve("elsewhere").toString()}, // a run continues in place
+                {"generate", "--model", m, "--prompt", "hi", "--save-state", tmp.toString()},            // a folder, not a file
                 {"generate", "--model", m, "--prompt", "hi", "--max-new-tokens", "-5"},
                 {"generate", "--model", m, "--prompt", "hi", "--load-state", tmp.resolve("none.state").toString()},
                 {"generate", "--model", m, "--prompt", "hi", "--save-state", tmp.resolve("no/dir/a.state").toString()},

@@ -115,7 +115,7 @@ class MappedMatmulTest {
     @org.xlstm4j.AlsoExactMath
     @Test void twoRowPathMatchesSingleRows() {
         Random rnd = new Random(13);
-        for (int K : new int[]{MappedMatmul.PAIR_COLS, MappedMatmul.PAIR_COLS + 17, MappedMatmul.PAIR_COLS + 69})
+        for (int K : new int[]{MappedMatmul.PAIR_COLS, MappedMatmul.PAIR_COLS + 17, MappedMatmul.PAIR_COLS + 48, MappedMatmul.PAIR_COLS + 69})
             for (int N : new int[]{1, 2, 5, 8}) {
                 MappedWeight w = random(MappedWeight.Storage.BF16, N, K, rnd);
                 float[] x = randomVector(K + 3, rnd), xs = x.clone();
