@@ -1,6 +1,5 @@
 package org.xlstm4j.cuda;
 
-import org.xlstm4j.UserError;
 import org.xlstm4j.io.TensorInfo;
 import org.xlstm4j.io.TensorSource;
 import org.xlstm4j.large.LargeCheckpoints;
@@ -73,9 +72,7 @@ public final class BenchCudaLargeCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(cl, "--prefill: expected BxT pairs like 8x2048, got '" + p + "'");
             }
         }
-        if (!Cuda.available()) throw new UserError("CUDA is not available: " + Cuda.unavailableReason());
-        CudaDevice dev = Cuda.device();
-        out.printf("device: %s%n", dev.describe());
+        CudaDevice dev = BenchCudaMLstmCommand.open("large.cu", out);
         out.printf("model: xLSTM-Large %s shapes (E %d, %d blocks, %d heads, qk %d, v %d, FFN %d, vocab %d), %,d parameters, %s weights made on the device (seed %d)%n",
                 size, c.embeddingDim, c.numBlocks, c.numHeads, c.qkDim(), c.vDim(), c.ffnDim(), c.vocabSize,
                 c.parameterCount(), wt, seed);

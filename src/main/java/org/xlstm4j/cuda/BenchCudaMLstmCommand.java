@@ -51,14 +51,7 @@ public final class BenchCudaMLstmCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, "--dtype: " + e.getMessage());
         }
-        if (!Cuda.available()) throw new UserError("CUDA is not available: " + Cuda.unavailableReason());
-        CudaDevice dev = Cuda.device();
-        long t0 = System.nanoTime();
-        dev.module("mlstm.cu");
-        out.printf("device: %s%n", dev.describe());
-        out.printf("NVRTC %s (%s); kernels compiled or loaded from the cache in %.0f ms%n", dev.nvrtc().version(),
-                dev.nvrtc().where(), (System.nanoTime() - t0) / 1e6);
-        out.flush();
+        CudaDevice dev = open("mlstm.cu", out);
         boolean ok = true;
         if (parity) ok = parity(dev, out);
         out.flush();
@@ -187,5 +180,21 @@ public final class BenchCudaMLstmCommand implements Callable<Integer> {
     static void fill(CudaModule mod, CudaStream s, DeviceBuffer b, long n, DType type, int seed, float lo, float hi) {
         int blocks = (int) Math.min(65536, (n + 255) / 256);
         mod.kernel("fill_uniform_" + type.suffix).launch(s, blocks, 1, 1, 256, 1, 1, 0, b, n, seed, lo, hi);
+    }
+
+    /**
+     * The device for a benchmark, with {@code module} compiled (or loaded from the kernel cache) first; prints the
+     * device and the NVRTC line. No GPU or driver: one line (a {@link UserError}).
+     */
+    static CudaDevice open(String module, PrintWriter out) {
+        if (!Cuda.available()) throw new UserError("CUDA is not available: " + Cuda.unavailableReason());
+        CudaDevice dev = Cuda.device();
+        long t0 = System.nanoTime();
+        dev.module(module);
+        out.printf("device: %s%n", dev.describe());
+        out.printf("NVRTC %s (%s); kernels compiled or loaded from the cache in %.0f ms%n", dev.nvrtc().version(),
+                dev.nvrtc().where(), (System.nanoTime() - t0) / 1e6);
+        out.flush();
+        return dev;
     }
 }

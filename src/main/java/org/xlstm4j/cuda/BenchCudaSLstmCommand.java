@@ -1,6 +1,5 @@
 package org.xlstm4j.cuda;
 
-import org.xlstm4j.UserError;
 import org.xlstm4j.cells.SLstmCell;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -70,14 +69,7 @@ public final class BenchCudaSLstmCommand implements Callable<Integer> {
                 }
             }
         }
-        if (!Cuda.available()) throw new UserError("CUDA is not available: " + Cuda.unavailableReason());
-        CudaDevice dev = Cuda.device();
-        long t0 = System.nanoTime();
-        dev.module("slstm.cu");
-        out.printf("device: %s%n", dev.describe());
-        out.printf("NVRTC %s (%s); kernels compiled or loaded from the cache in %.0f ms%n", dev.nvrtc().version(),
-                dev.nvrtc().where(), (System.nanoTime() - t0) / 1e6);
-        out.flush();
+        CudaDevice dev = BenchCudaMLstmCommand.open("slstm.cu", out);
         if (parity && !parity(dev, out)) {
             out.println("parity FAILED: not timing");
             return 1;

@@ -178,13 +178,7 @@ public final class CudaDriver {
     }
 
     public void contextSetCurrent(MemorySegment ctx) {
-        int r;
-        try {
-            r = (int) cuCtxSetCurrent.invokeExact(ctx);
-        } catch (Throwable t) {
-            throw NativeFunctions.failed("cuCtxSetCurrent", t);
-        }
-        check(r, "cuCtxSetCurrent");
+        callExact(cuCtxSetCurrent, "cuCtxSetCurrent", ctx);
     }
 
     public void contextSynchronize() {
@@ -298,13 +292,7 @@ public final class CudaDriver {
     }
 
     public void streamSynchronize(MemorySegment stream) {
-        int r;
-        try {
-            r = (int) cuStreamSynchronize.invokeExact(stream);
-        } catch (Throwable t) {
-            throw NativeFunctions.failed("cuStreamSynchronize", t);
-        }
-        check(r, "cuStreamSynchronize");
+        callExact(cuStreamSynchronize, "cuStreamSynchronize", stream);
     }
 
     public void streamDestroy(MemorySegment stream) {
@@ -383,6 +371,20 @@ public final class CudaDriver {
             check(NativeFunctions.call(h, name, p), name);
             return p.get(JAVA_INT, 0);
         }
+    }
+
+    /**
+     * A checked call of a driver function taking one pointer, through an exact invocation (no argument boxing: these
+     * run once per operation or step).
+     */
+    private void callExact(MethodHandle h, String name, MemorySegment arg) {
+        int r;
+        try {
+            r = (int) h.invokeExact(arg);
+        } catch (Throwable t) {
+            throw NativeFunctions.failed(name, t);
+        }
+        check(r, name);
     }
 
     private MemorySegment pointerOut(MethodHandle h, String name, int arg) {

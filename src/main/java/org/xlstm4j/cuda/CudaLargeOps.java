@@ -91,14 +91,14 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     private final float[][] gateBias = new float[2][];
     private int gateCount, gateRows, gateNH;
     private Double gateCap;
-    /** A move to the rows layout queued to be skipped by a norm that reads the heads layout itself. */
-    private DeviceBuffer fhSrc, fhDst;
-    private int fhB, fhTs, fhNH, fhDV;
-    /** A multi-head norm queued to be fused with the output gate that follows it. */
-    private DeviceBuffer nSrc, nDst;
-    private boolean nHeads;
-    private int nTs, nRows;
-    private MultiHeadLayerNorm nNorm;
+    /** A move of a whole pass from the cell's heads layout [B, NH, Ts, DV] to the rows layout, queued. */
+    private record FromHeads(DeviceBuffer src, DeviceBuffer dst, int B, int Ts, int NH, int DV) {}
+    /** Queued to be skipped by a norm that reads the heads layout itself (null: none). */
+    private FromHeads fromHeads;
+    /** A multi-head norm of {@code rows} rows, src (rows layout, or heads layout with Ts tokens) → dst, queued. */
+    private record PendingNorm(DeviceBuffer src, DeviceBuffer dst, boolean heads, int Ts, int rows, MultiHeadLayerNorm norm) {}
+    /** Queued to be fused with the output gate that follows it (null: none). */
+    private PendingNorm pendingNorm;
     /** The graph's copy-backs (src, dst, floats) gathered during a capture, launched by one kernel at its end. */
     private long[] copyEntries = new long[0];
     private int copyCount;
@@ -709,7 +709,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
             return;
         }
         if (gemvVariant == 3 && gateCount == 0 && pendCount > 0 && pendRows == rows && pendIndex(g) >= 0 && addX == null
-                && fhSrc == null && nSrc == null) {
+                && fromHeads == null && pendingNorm == null) {
             mark("gates");                              // the queued products stay queued: toHeads may fuse them
         } else {
             begin("gates");
@@ -751,8 +751,8 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         // (segType is set once nothing queued still needs the previous pass's type: after begin() flushed it)
         DType type = Ts == 1 ? DType.FP32 : cellType;
         boolean fuse = gateCount == 2 && gateG[0] == ig && gateG[1] == fg && a == 0 && b == Ts;
-        if (fuse && Ts == 1 && gemvVariant == 3 && pendCount > 0 && pendRows == B && addX == null && fhSrc == null
-                && nSrc == null) {
+        if (fuse && Ts == 1 && gemvVariant == 3 && pendCount > 0 && pendRows == B && addX == null && fromHeads == null
+                && pendingNorm == null) {
             int jq = pendIndex(q), jk = pendIndex(k), jv = pendIndex(v), ji = pendIndex(ig), jf = pendIndex(fg);
             if (jq >= 0 && jk >= 0 && jv >= 0 && ji >= 0 && jf >= 0) {
                 // decoding: the rows and heads layouts coincide, so the queued products write the cell's inputs
@@ -884,12 +884,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         begin("from_heads");
         invalidate(h);
         if (a == 0 && b == Ts) {
-            fhSrc = hh;
-            fhDst = h;
-            fhB = B;
-            fhTs = Ts;
-            fhNH = NH;
-            fhDV = DV;
+            fromHeads = new FromHeads(hh, h, B, Ts, NH, DV);
             return;
         }
         launchFromHeads(hh, h, B, Ts, a, b, NH, DV);
@@ -901,71 +896,61 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
     }
 
     private void flushFromHeads() {
-        if (fhSrc == null) return;
-        DeviceBuffer src = fhSrc, dst = fhDst;
-        fhSrc = fhDst = null;
-        launchFromHeads(src, dst, fhB, fhTs, 0, fhTs, fhNH, fhDV);
+        if (fromHeads == null) return;
+        FromHeads f = fromHeads;
+        fromHeads = null;
+        launchFromHeads(f.src(), f.dst(), f.B(), f.Ts(), 0, f.Ts(), f.NH(), f.DV());
     }
 
     /** Queued: fused with the output gate that follows (and reading the cell's heads layout when the move was queued). */
     @Override public void multiHeadNorm(MultiHeadLayerNorm norm, DeviceBuffer h, DeviceBuffer hn, int rows) {
-        DeviceBuffer src = h;
-        boolean heads = false;
-        int Ts = 1;
-        if (fhSrc != null && fhDst == h) {
-            src = fhSrc;
-            heads = true;
-            Ts = fhTs;
-            fhSrc = fhDst = null;
-        }
+        FromHeads f = fromHeads != null && fromHeads.dst() == h ? fromHeads : null;
+        if (f != null) fromHeads = null;                // the norm reads the heads layout: the move is not needed
         begin("multihead_norm");
         invalidate(hn);
-        nSrc = src;
-        nDst = hn;
-        nHeads = heads;
-        nTs = Ts;
-        nRows = rows;
-        nNorm = norm;
+        pendingNorm = f != null ? new PendingNorm(f.src(), hn, true, f.Ts(), rows, norm)
+                : new PendingNorm(h, hn, false, 1, rows, norm);
     }
 
     private void launchNorm(DeviceBuffer o) {
-        DeviceBuffer src = nSrc, dst = nDst;
-        nSrc = nDst = null;
-        String type = nHeads && segType == DType.BF16 ? "bf16" : "f32";
-        int dh = nNorm.headDim(), nh = nNorm.numHeads();
-        long pairs = (long) nRows * nh;
+        PendingNorm p = pendingNorm;
+        pendingNorm = null;
+        DeviceBuffer src = p.src(), dst = p.dst();
+        MultiHeadLayerNorm norm = p.norm();
+        String type = p.heads() && segType == DType.BF16 ? "bf16" : "f32";
+        int dh = norm.headDim(), nh = norm.numHeads();
+        long pairs = (long) p.rows() * nh;
         if (dh <= 1024 && pairs >= 4096) {              // many rows: one warp per (row, head), 8 per block (decoding
             // steps keep one block per head: with a handful of heads the warps would share one SM)
             // with bf16 weights the gated output's one reader is the out projection's bf16 GEMM: write only its staging copy
             boolean halfOnly = o != null && allBf16 && ffnBf16;
             DeviceBuffer out = halfOnly ? stagingFor(dst, pairs * dh) : dst;
             mod.kernel((dh <= 512 ? "mh_norm_w16_" : "mh_norm_w32_") + type + (halfOnly ? "_h" : "")).launch(stream,
-                    (int) ((pairs + 7) / 8), 1, 1, 256, 1, 1, 0, src, nHeads ? 1 : 0, nTs, vector(nNorm.weight.data), o,
+                    (int) ((pairs + 7) / 8), 1, 1, 256, 1, 1, 0, src, p.heads() ? 1 : 0, p.Ts(), vector(norm.weight.data), o,
                     out, nh, dh, (float) config.normEps, pairs);
             return;
         }
         String k = (dh <= 4 * THREADS ? "mh_norm_r4_" : "mh_norm_") + type;
-        mod.kernel(k).launch(stream, nRows, nh, 1, THREADS, 1, 1, 0, src, nHeads ? 1 : 0, nTs,
-                vector(nNorm.weight.data), o, dst, nh, dh, (float) config.normEps);
+        mod.kernel(k).launch(stream, p.rows(), nh, 1, THREADS, 1, 1, 0, src, p.heads() ? 1 : 0, p.Ts(),
+                vector(norm.weight.data), o, dst, nh, dh, (float) config.normEps);
     }
 
     private void flushNorm() {
-        if (nSrc != null) launchNorm(null);
+        if (pendingNorm != null) launchNorm(null);
     }
 
     @Override public void outputGate(DeviceBuffer o, DeviceBuffer hn, long n) {
-        if (nSrc != null && nDst == hn && n == (long) nRows * nNorm.numHeads() * nNorm.headDim() && o != hn) {
-            DeviceBuffer keepSrc = nSrc;
-            nSrc = null;                                // (begin must not launch it alone)
+        PendingNorm p = pendingNorm;
+        if (p != null && p.dst() == hn && n == (long) p.rows() * p.norm().numHeads() * p.norm().headDim() && o != hn) {
+            pendingNorm = null;                         // (begin must not launch it alone)
             begin("multihead_norm + output_gate");
-            nSrc = keepSrc;
+            pendingNorm = p;
             launchNorm(o);
             return;
         }
         begin("output_gate");
         invalidate(hn);
-        if (n % 4 == 0) launch1d("output_gate_v4", n / 4, o, hn, n / 4);
-        else launch1d("output_gate", n, o, hn, n);
+        elementwise("output_gate", n, o, hn, COUNT);
     }
 
     @Override public void swiGlu(DeviceBuffer gate, DeviceBuffer up, long n) {
@@ -993,16 +978,14 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
                 half = device.allocate(n * 2);
                 generation++;
             }
-            if (n % 4 == 0) launch1d("swiglu_f32_bf16_v4", n / 4, gate, up, half, n / 4);
-            else launch1d("swiglu_f32_bf16", n, gate, up, half, n);
+            elementwise("swiglu_f32_bf16", n, gate, up, half, COUNT);
             halfOf = gate;                              // what the down projection reads
             halfKind = BF16;
             return;
         }
         begin("swiglu");
         invalidate(gate);
-        if (n % 4 == 0) launch1d("swiglu_v4", n / 4, gate, up, n / 4);
-        else launch1d("swiglu", n, gate, up, n);
+        elementwise("swiglu", n, gate, up, COUNT);
     }
 
     /** Queued: launched with the next op, fused into it when that is the RMSNorm of x. */
@@ -1019,8 +1002,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         DeviceBuffer x = addX, d = addD;
         long n = addN;
         addX = addD = null;
-        if (n % 4 == 0) launch1d("add_inplace_v4", n / 4, x, d, n / 4);
-        else launch1d("add_inplace", n, x, d, n);
+        elementwise("add_inplace", n, x, d, COUNT);
     }
 
     @Override public void head(DeviceBuffer xn, MappedWeight lmHead, float[] host, int B, int T, int p0, int Ts, Double cap) {
@@ -1053,8 +1035,7 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
         } else {
             gemm(xn, m, logits, B * Ts);
         }
-        if (cap != null && n % 4 == 0) launch1d("soft_cap_v4", n / 4, logits, n / 4, cap.floatValue());
-        else if (cap != null) launch1d("soft_cap", n, logits, n, cap.floatValue());
+        if (cap != null) elementwise("soft_cap", n, logits, COUNT, cap.floatValue());
     }
 
     @Override public void finishPass(float[] host, int B, int T, int p0, int Ts) {
@@ -1216,6 +1197,21 @@ public final class CudaLargeOps implements LargeOps<DeviceBuffer> {
 
     private void launch1d(String kernel, long n, Object... args) {
         mod.launch1d(kernel, stream, n, args);
+    }
+
+    /** Stands in an {@link #elementwise} argument list for the element count the kernel is given. */
+    private static final Object COUNT = new Object();
+
+    /**
+     * An element-wise kernel over n floats: its {@code _v4} twin (float4 accesses, n/4 elements) when n is a multiple
+     * of 4, else the scalar one; {@link #COUNT} in {@code args} becomes the element count of the chosen kernel.
+     */
+    private void elementwise(String kernel, long n, Object... args) {
+        boolean v4 = n % 4 == 0;
+        long count = v4 ? n / 4 : n;
+        Object[] a = args.clone();
+        for (int i = 0; i < a.length; i++) if (a[i] == COUNT) a[i] = count;
+        launch1d(v4 ? kernel + "_v4" : kernel, count, a);
     }
 
     @Override public void close() {

@@ -262,16 +262,9 @@ public final class CudaMLstm implements AutoCloseable {
         hostLen("fgatePreact", fg, rows);
     }
 
-    private static void hostLen(String name, float[] a, long n) {
-        if (a == null || a.length < n)
-            throw new IllegalArgumentException("CudaMLstm: " + name + " has length " + (a == null ? "null" : a.length) + ", needs " + n);
-    }
+    private static void hostLen(String name, float[] a, long n) { CudaArgs.hostLen("CudaMLstm", name, a, n); }
 
-    private static void need(String name, DeviceBuffer b, long bytes) {
-        if (b == null || b.bytes < bytes)
-            throw new IllegalArgumentException("CudaMLstm: " + name + " holds " + (b == null ? "null" : b.bytes + " bytes")
-                    + ", needs " + bytes);
-    }
+    private static void need(String name, DeviceBuffer b, long bytes) { CudaArgs.need("CudaMLstm", name, b, bytes); }
 
     private static int ceil(int a, int b) {
         return (a + b - 1) / b;

@@ -230,16 +230,9 @@ public final class CudaSLstm implements AutoCloseable {
         }
     }
 
-    private static void hostLen(String name, float[] a, long n) {
-        if (a == null || a.length < n)
-            throw new IllegalArgumentException("CudaSLstm: " + name + " has length " + (a == null ? "null" : a.length) + ", needs " + n);
-    }
+    private static void hostLen(String name, float[] a, long n) { CudaArgs.hostLen("CudaSLstm", name, a, n); }
 
-    private static void need(String name, DeviceBuffer b, long bytes) {
-        if (b == null || b.bytes < bytes)
-            throw new IllegalArgumentException("CudaSLstm: " + name + " holds " + (b == null ? "null" : b.bytes + " bytes")
-                    + ", needs " + bytes);
-    }
+    private static void need(String name, DeviceBuffer b, long bytes) { CudaArgs.need("CudaSLstm", name, b, bytes); }
 
     @Override public void close() {
         flag.close();

@@ -5,6 +5,7 @@
 // loops over 64-bit indices.
 
 #include "bf16.cuh"
+#include "reduce.cuh"
 
 typedef unsigned short u16;                                // the bits of a bf16 or f16 value
 __device__ __forceinline__ float f16_to_f32(u16 h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
@@ -23,16 +24,6 @@ template <> __device__ __forceinline__ void put<u16>(u16* p, long long i, float 
 __device__ __forceinline__ float get(const float* p, long long i) { return p[i]; }
 __device__ __forceinline__ float get(const u16* p, long long i) { return bf16_to_f32(p[i]); }
 
-__device__ float block_sum(float v, float* red) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nw = blockDim.x >> 5;
-    __syncthreads();
-    if (lane == 0) red[warp] = v;
-    __syncthreads();
-    float s = 0.f;
-    for (int w = 0; w < nw; w++) s += red[w];
-    return s;
-}
 
 // ---- embedding gather: x[r, :] = W[ids[r], :] (grid: rows)
 extern "C" __global__ void embed_f32(const int* ids, const float* w, float* x, int E) {
@@ -206,6 +197,40 @@ __device__ __forceinline__ void unpack8(uint4 w, float* f) {
     }
 }
 
+// which of up to six matrices (N0..N5 output rows each) global output row g falls in: its index, with g made local to
+// it; -1 past the last (warp-uniform)
+__device__ __forceinline__ int pick6(int& g, int N0, int N1, int N2, int N3, int N4, int N5) {
+    if (g < N0) return 0;
+    if ((g -= N0) < N1) return 1;
+    if ((g -= N1) < N2) return 2;
+    if ((g -= N2) < N3) return 3;
+    if ((g -= N3) < N4) return 4;
+    if ((g -= N4) < N5) return 5;
+    return -1;
+}
+template <typename P>
+__device__ __forceinline__ P sel6(int j, P a0, P a1, P a2, P a3, P a4, P a5) {
+    return j == 0 ? a0 : j == 1 ? a1 : j == 2 ? a2 : j == 3 ? a3 : j == 4 ? a4 : a5;
+}
+// x[0..8)·f[0..8) in one fixed order (every decoding GEMV variant sums the same way)
+__device__ __forceinline__ float dot8(float4 a, float4 b, const float* f) {
+    return a.x * f[0] + a.y * f[1] + a.z * f[2] + a.w * f[3] + b.x * f[4] + b.y * f[5] + b.z * f[6] + b.w * f[7];
+}
+// for the R ≤ 4 rows r of x [R, K]: a0[r] += x[r, 8c..8c+8)·f0, and with TWO a1[r] += the same chunk·f1 (each x chunk
+// loaded once for both)
+template <int TWO>
+__device__ __forceinline__ void dot_chunk(const float* __restrict__ x, int R, int K, int c, const float* f0,
+                                          const float* f1, float* a0, float* a1) {
+#pragma unroll
+    for (int r = 0; r < 4; r++) {
+        if (r < R) {
+            const float4* xr = (const float4*) (x + (long long) r * K) + 2 * c;
+            float4 a = __ldg(xr), b = __ldg(xr + 1);
+            a0[r] += dot8(a, b, f0);
+            if (TWO) a1[r] += dot8(a, b, f1);
+        }
+    }
+}
 template <int KIND>
 __device__ void gemv_multi(const float* __restrict__ x, int R, int K,
                            const u16* W0, float* Y0, int N0, const u16* W1, float* Y1, int N1,
@@ -213,14 +238,11 @@ __device__ void gemv_multi(const float* __restrict__ x, int R, int K,
                            const u16* W4, float* Y4, int N4, const u16* W5, float* Y5, int N5) {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int g = blockIdx.x * (blockDim.x >> 5) + warp;
-    const u16* W; float* Y; int N;
-    if (g < N0) { W = W0; Y = Y0; N = N0; }
-    else if ((g -= N0) < N1) { W = W1; Y = Y1; N = N1; }
-    else if ((g -= N1) < N2) { W = W2; Y = Y2; N = N2; }
-    else if ((g -= N2) < N3) { W = W3; Y = Y3; N = N3; }
-    else if ((g -= N3) < N4) { W = W4; Y = Y4; N = N4; }
-    else if ((g -= N4) < N5) { W = W5; Y = Y5; N = N5; }
-    else return;                                            // warp-uniform
+    int j = pick6(g, N0, N1, N2, N3, N4, N5);
+    if (j < 0) return;                                      // warp-uniform
+    const u16* W = sel6(j, W0, W1, W2, W3, W4, W5);
+    float* Y = sel6(j, Y0, Y1, Y2, Y3, Y4, Y5);
+    int N = sel6(j, N0, N1, N2, N3, N4, N5);
     const uint4* wr = (const uint4*) (W + (long long) g * K);
     float acc[4] = {0.f, 0.f, 0.f, 0.f};
     int K8 = K >> 3;
@@ -229,20 +251,12 @@ __device__ void gemv_multi(const float* __restrict__ x, int R, int K,
         uint4 w = __ldg(wr + c);
         float f[8];
         unpack8<KIND>(w, f);
-#pragma unroll
-        for (int r = 0; r < 4; r++) {
-            if (r < R) {
-                const float4* xr = (const float4*) (x + (long long) r * K) + 2 * c;
-                float4 a = __ldg(xr), b = __ldg(xr + 1);
-                acc[r] += a.x * f[0] + a.y * f[1] + a.z * f[2] + a.w * f[3] + b.x * f[4] + b.y * f[5] + b.z * f[6] + b.w * f[7];
-            }
-        }
+        dot_chunk<0>(x, R, K, c, f, f, acc, acc);
     }
 #pragma unroll
     for (int r = 0; r < 4; r++) {
         if (r < R) {
-            float v = acc[r];
-            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+            float v = warp_sum(acc[r]);
             if (lane == 0) Y[(long long) r * N + g] = v;
         }
     }
@@ -261,14 +275,11 @@ __device__ void gemv2_multi(const float* __restrict__ x, int R, int K,
                             const u16* W4, float* Y4, int N4, const u16* W5, float* Y5, int N5) {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int g = 2 * (blockIdx.x * (blockDim.x >> 5) + warp);
-    const u16* W; float* Y; int N;
-    if (g < N0) { W = W0; Y = Y0; N = N0; }
-    else if ((g -= N0) < N1) { W = W1; Y = Y1; N = N1; }
-    else if ((g -= N1) < N2) { W = W2; Y = Y2; N = N2; }
-    else if ((g -= N2) < N3) { W = W3; Y = Y3; N = N3; }
-    else if ((g -= N3) < N4) { W = W4; Y = Y4; N = N4; }
-    else if ((g -= N4) < N5) { W = W5; Y = Y5; N = N5; }
-    else return;
+    int j = pick6(g, N0, N1, N2, N3, N4, N5);
+    if (j < 0) return;                                      // warp-uniform
+    const u16* W = sel6(j, W0, W1, W2, W3, W4, W5);
+    float* Y = sel6(j, Y0, Y1, Y2, Y3, Y4, Y5);
+    int N = sel6(j, N0, N1, N2, N3, N4, N5);
     int K8 = K >> 3;
     const uint4* w0 = (const uint4*) (W + (long long) g * K);
     const uint4* w1 = w0 + K8;
@@ -279,24 +290,14 @@ __device__ void gemv2_multi(const float* __restrict__ x, int R, int K,
         float f0[8], f1[8];
         unpack8<KIND>(u0, f0);
         unpack8<KIND>(u1, f1);
-#pragma unroll
-        for (int r = 0; r < 4; r++) {
-            if (r < R) {
-                const float4* xr = (const float4*) (x + (long long) r * K) + 2 * c;
-                float4 a = __ldg(xr), b = __ldg(xr + 1);
-                a0[r] += a.x * f0[0] + a.y * f0[1] + a.z * f0[2] + a.w * f0[3] + b.x * f0[4] + b.y * f0[5] + b.z * f0[6] + b.w * f0[7];
-                a1[r] += a.x * f1[0] + a.y * f1[1] + a.z * f1[2] + a.w * f1[3] + b.x * f1[4] + b.y * f1[5] + b.z * f1[6] + b.w * f1[7];
-            }
-        }
+        dot_chunk<1>(x, R, K, c, f0, f1, a0, a1);
     }
 #pragma unroll
     for (int r = 0; r < 4; r++) {
         if (r < R) {
             float v0 = a0[r], v1 = a1[r];
-            for (int o = 16; o > 0; o >>= 1) {
-                v0 += __shfl_xor_sync(0xffffffffu, v0, o);
-                v1 += __shfl_xor_sync(0xffffffffu, v1, o);
-            }
+            v0 = warp_sum(v0);
+            v1 = warp_sum(v1);
             if (lane == 0) { Y[(long long) r * N + g] = v0; Y[(long long) r * N + g + 1] = v1; }
         }
     }
@@ -318,9 +319,6 @@ extern "C" __global__ void gemv_f16(GEMV_PARAMS) { gemv_multi<2>(GEMV_ARGS); }
 // flag is not null), stored as bf16 (bit j of halfMask: the mLSTM cell's q, k, v in decoding, where the rows and heads
 // layouts coincide) or fp32. PAIR: the SwiGLU form, warp w takes row w of W0 (gate) and of W1 (up), N0 = N1, and writes
 // Y0[r, w] = SiLU(gate)·up (the swiglu kernel's arithmetic).
-__device__ __forceinline__ float dot8(float4 a, float4 b, const float* f) {
-    return a.x * f[0] + a.y * f[1] + a.z * f[2] + a.w * f[3] + b.x * f[4] + b.y * f[5] + b.z * f[6] + b.w * f[7];
-}
 template <int KIND, int TWO, int U>
 __device__ __forceinline__ void dot_rows(const float* __restrict__ x, int R, int K, const uint4* p0, const uint4* p1,
                                          int lane, float* a0, float* a1) {
@@ -337,15 +335,7 @@ __device__ __forceinline__ void dot_rows(const float* __restrict__ x, int R, int
             float f0[8], f1[8];
             unpack8<KIND>(u0[i], f0);
             if (TWO) unpack8<KIND>(u1[i], f1);
-#pragma unroll
-            for (int r = 0; r < 4; r++) {
-                if (r < R) {
-                    const float4* xr = (const float4*) (x + (long long) r * K) + 2 * (c + 32 * i);
-                    float4 a = __ldg(xr), b = __ldg(xr + 1);
-                    a0[r] += dot8(a, b, f0);
-                    if (TWO) a1[r] += dot8(a, b, f1);
-                }
-            }
+            dot_chunk<TWO>(x, R, K, c + 32 * i, f0, f1, a0, a1);
         }
     }
     for (; c < K8; c += 32) {
@@ -354,15 +344,7 @@ __device__ __forceinline__ void dot_rows(const float* __restrict__ x, int R, int
         float f0[8], f1[8];
         unpack8<KIND>(w0, f0);
         if (TWO) unpack8<KIND>(w1, f1);
-#pragma unroll
-        for (int r = 0; r < 4; r++) {
-            if (r < R) {
-                const float4* xr = (const float4*) (x + (long long) r * K) + 2 * c;
-                float4 a = __ldg(xr), b = __ldg(xr + 1);
-                a0[r] += dot8(a, b, f0);
-                if (TWO) a1[r] += dot8(a, b, f1);
-            }
-        }
+        dot_chunk<TWO>(x, R, K, c, f0, f1, a0, a1);
     }
 }
 __device__ __forceinline__ void gemv_store(void* Y, long long idx, int o, float v, int j, const float* bias,
@@ -389,13 +371,14 @@ __device__ void gemv3_multi(GEMV3_PARAMS) {
         if (g >= N0) return;
         W = W0; Y = Y0; N = N0; bias = 0; j = 0;
     }
-    else if (g < N0) { W = W0; Y = Y0; N = N0; bias = B0; j = 0; }
-    else if ((g -= N0) < N1) { W = W1; Y = Y1; N = N1; bias = B1; j = 1; }
-    else if ((g -= N1) < N2) { W = W2; Y = Y2; N = N2; bias = B2; j = 2; }
-    else if ((g -= N2) < N3) { W = W3; Y = Y3; N = N3; bias = B3; j = 3; }
-    else if ((g -= N3) < N4) { W = W4; Y = Y4; N = N4; bias = B4; j = 4; }
-    else if ((g -= N4) < N5) { W = W5; Y = Y5; N = N5; bias = B5; j = 5; }
-    else return;                                            // warp-uniform
+    else {
+        j = pick6(g, N0, N1, N2, N3, N4, N5);
+        if (j < 0) return;                                  // warp-uniform
+        W = sel6(j, W0, W1, W2, W3, W4, W5);
+        Y = sel6(j, Y0, Y1, Y2, Y3, Y4, Y5);
+        N = sel6(j, N0, N1, N2, N3, N4, N5);
+        bias = sel6(j, B0, B1, B2, B3, B4, B5);
+    }
     const uint4* p0 = (const uint4*) (W + (long long) g * K);
     const uint4* p1 = PAIR ? (const uint4*) (W1 + (long long) g * K) : p0 + (K >> 3);
     float a0[4] = {0.f, 0.f, 0.f, 0.f}, a1[4] = {0.f, 0.f, 0.f, 0.f};
@@ -404,10 +387,8 @@ __device__ void gemv3_multi(GEMV3_PARAMS) {
     for (int r = 0; r < 4; r++) {
         if (r < R) {
             float v0 = a0[r], v1 = a1[r];
-            for (int o = 16; o > 0; o >>= 1) {
-                v0 += __shfl_xor_sync(0xffffffffu, v0, o);
-                if (PAIR || RPW == 2) v1 += __shfl_xor_sync(0xffffffffu, v1, o);
-            }
+            v0 = warp_sum(v0);
+            if (PAIR || RPW == 2) v1 = warp_sum(v1);
             if (lane == 0) {
                 long long idx = (long long) r * N + g;
                 if (PAIR) ((float*) Y)[idx] = v0 * sigmoidf_(v0) * v1;
@@ -464,14 +445,7 @@ __device__ void gemv3_split(GEMV3_PARAMS) {
                 if (c + S * i < K8) {
                     float f[8];
                     unpack8<KIND>(u[i], f);
-#pragma unroll
-                    for (int r = 0; r < 4; r++) {
-                        if (r < R) {
-                            const float4* xr = (const float4*) (x + (long long) r * K) + 2 * (c + S * i);
-                            float4 xa = __ldg(xr), xb = __ldg(xr + 1);
-                            a[r] += dot8(xa, xb, f);
-                        }
-                    }
+                    dot_chunk<0>(x, R, K, c + S * i, f, f, a, a);
                 }
             }
         }
@@ -479,8 +453,7 @@ __device__ void gemv3_split(GEMV3_PARAMS) {
 #pragma unroll
     for (int r = 0; r < 4; r++) {
         if (r < R) {
-            float v = a[r];
-            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+            float v = warp_sum(a[r]);
             if (lane == 0) part[r][warp] = v;
         }
     }
@@ -641,7 +614,9 @@ __device__ __forceinline__ const T* mh_source(const T* src, int heads, int Ts, l
 }
 // a normalized value times σ(o[i]) when there is an output gate
 __device__ __forceinline__ float mh_gate(float v, const float* o, long long i) { return o != 0 ? v * sigmoidf_(o[i]) : v; }
-template <typename T>
+// one block per (row, head): grid (B·Ts, NH). PER > 0 (gdim ≤ PER·blockDim.x): each thread's values read once into
+// registers; PER = 0: any gdim, values re-read for each pass. Both sum in the same order, so they give the same bits.
+template <typename T, int PER>
 __device__ void mh_norm(const T* src, int heads, int Ts, const float* w, const float* o, float* y, int groups,
                         int gdim, float eps) {
     __shared__ float red[32];
@@ -649,56 +624,38 @@ __device__ void mh_norm(const T* src, int heads, int Ts, const float* w, const f
     long long yo = ((long long) row * groups + g) * gdim;
     const T* xr = mh_source(src, heads, Ts, row, groups, g, yo, gdim);
     const float* wr = w + (long long) g * gdim;
-    float s = 0.f;
-    for (int i = threadIdx.x; i < gdim; i += blockDim.x) s += get(xr, i);
-    float mu = block_sum(s, red) / gdim;
-    float ss = 0.f;
-    for (int i = threadIdx.x; i < gdim; i += blockDim.x) { float d = get(xr, i) - mu; ss += d * d; }
-    float rs = rsqrtf(block_sum(ss, red) / gdim + eps);
-    for (int i = threadIdx.x; i < gdim; i += blockDim.x) {
-        y[yo + i] = mh_gate((get(xr, i) - mu) * rs * wr[i], o, yo + i);
-    }
-}
-// the same with gdim ≤ 4·blockDim.x: values, weights and o read once into registers (same order, same sums)
-template <typename T>
-__device__ void mh_norm_r4(const T* src, int heads, int Ts, const float* w, const float* o, float* y, int groups,
-                           int gdim, float eps) {
-    __shared__ float red[32];
-    int row = blockIdx.x, g = blockIdx.y;
-    long long yo = ((long long) row * groups + g) * gdim;
-    const T* xr = mh_source(src, heads, Ts, row, groups, g, yo, gdim);
-    const float* wr = w + (long long) g * gdim;
-    float xv[4], wv[4], ov[4], s = 0.f;
+    const int n = PER > 0 ? PER : (gdim + blockDim.x - 1) / blockDim.x;   // values per thread (at most)
+    float xv[PER > 0 ? PER : 1] = {}, s = 0.f;        // with PER > 0: this thread's u-th value, index i
 #pragma unroll
-    for (int u = 0; u < 4; u++) {
-        int i = threadIdx.x + u * blockDim.x;
-        if (i < gdim) { xv[u] = get(xr, i); wv[u] = wr[i]; ov[u] = o != 0 ? o[yo + i] : 0.f; s += xv[u]; }
-    }
-    float mu = block_sum(s, red) / gdim;
-    float ss = 0.f;
-#pragma unroll
-    for (int u = 0; u < 4; u++) {
-        int i = threadIdx.x + u * blockDim.x;
-        if (i < gdim) { float d = xv[u] - mu; ss += d * d; }
-    }
-    float rs = rsqrtf(block_sum(ss, red) / gdim + eps);
-#pragma unroll
-    for (int u = 0; u < 4; u++) {
+    for (int u = 0; u < n; u++) {
         int i = threadIdx.x + u * blockDim.x;
         if (i < gdim) {
-            float v = (xv[u] - mu) * rs * wv[u];
-            y[yo + i] = o != 0 ? v * sigmoidf_(ov[u]) : v;
+            float x = get(xr, i);
+            if (PER > 0) xv[PER > 0 ? u : 0] = x;
+            s += x;
         }
     }
+    float mu = block_sum(s, red) / gdim;
+    float ss = 0.f;
+#pragma unroll
+    for (int u = 0; u < n; u++) {
+        int i = threadIdx.x + u * blockDim.x;
+        if (i < gdim) { float d = (PER > 0 ? xv[PER > 0 ? u : 0] : get(xr, i)) - mu; ss += d * d; }
+    }
+    float rs = rsqrtf(block_sum(ss, red) / gdim + eps);
+#pragma unroll
+    for (int u = 0; u < n; u++) {
+        int i = threadIdx.x + u * blockDim.x;
+        if (i < gdim) y[yo + i] = mh_gate(((PER > 0 ? xv[PER > 0 ? u : 0] : get(xr, i)) - mu) * rs * wr[i], o, yo + i);
+    }
 }
-extern "C" __global__ void mh_norm_r4_f32(const float* src, int heads, int Ts, const float* w, const float* o, float* y,
-                                          int groups, int gdim, float eps) { mh_norm_r4<float>(src, heads, Ts, w, o, y, groups, gdim, eps); }
-extern "C" __global__ void mh_norm_r4_bf16(const u16* src, int heads, int Ts, const float* w, const float* o, float* y,
-                                           int groups, int gdim, float eps) { mh_norm_r4<u16>(src, heads, Ts, w, o, y, groups, gdim, eps); }
-extern "C" __global__ void mh_norm_f32(const float* src, int heads, int Ts, const float* w, const float* o, float* y,
-                                       int groups, int gdim, float eps) { mh_norm<float>(src, heads, Ts, w, o, y, groups, gdim, eps); }
-extern "C" __global__ void mh_norm_bf16(const u16* src, int heads, int Ts, const float* w, const float* o, float* y,
-                                        int groups, int gdim, float eps) { mh_norm<u16>(src, heads, Ts, w, o, y, groups, gdim, eps); }
+#define MH_NORM(NAME, T, PER) \
+    extern "C" __global__ void NAME(const T* src, int heads, int Ts, const float* w, const float* o, float* y, \
+                                    int groups, int gdim, float eps) { mh_norm<T, PER>(src, heads, Ts, w, o, y, groups, gdim, eps); }
+MH_NORM(mh_norm_r4_f32, float, 4)
+MH_NORM(mh_norm_r4_bf16, u16, 4)
+MH_NORM(mh_norm_f32, float, 0)
+MH_NORM(mh_norm_bf16, u16, 0)
 // the same with one warp per (row, head) and up to 32·PER values per head in registers, sums by warp shuffles (no block
 // barriers): blocks of 8 warps; the prefill's 16384 × 8 heads of 512 ran at ~1 TB/s as one 256-thread block each
 template <typename T, int PER, typename U>
@@ -717,14 +674,14 @@ __device__ void mh_norm_warp(const T* src, int heads, int Ts, const float* w, co
         xv[u] = i < gdim ? get(xr, i) : 0.f;
         s += xv[u];
     }
-    for (int k = 16; k > 0; k >>= 1) s += __shfl_xor_sync(0xffffffffu, s, k);
+    s = warp_sum(s);
     float mu = s / gdim, ss = 0.f;
 #pragma unroll
     for (int u = 0; u < PER; u++) {
         int i = lane + 32 * u;
         if (i < gdim) { float d = xv[u] - mu; ss += d * d; }
     }
-    for (int k = 16; k > 0; k >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, k);
+    ss = warp_sum(ss);
     float rs = rsqrtf(ss / gdim + eps);
 #pragma unroll
     for (int u = 0; u < PER; u++) {

@@ -1,6 +1,8 @@
 // Element-wise and small kernels of the paper architecture's forward (org.xlstm4j.cuda.CudaXLstmOps), fp32.
 // Layouts as in org.xlstm4j.model.XLstmOps: activations rows-major [rows, features]. Compiled by NVRTC on first use.
 
+#include "reduce.cuh"
+
 #define GRID_STRIDE(i, n) for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
                                i += (long long)blockDim.x * gridDim.x)
 
@@ -13,18 +15,6 @@ extern "C" __global__ void p_embed(const int* ids, const float* w, float* x, int
     for (int i = threadIdx.x; i < E; i += blockDim.x) x[r * E + i] = src[i];
 }
 
-// Block-wide sum of one value per thread (blockDim.x a multiple of 32, at most 1024).
-__device__ float block_sum(float v, float* shared) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    __syncthreads();
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    float s = 0.f;
-    int warps = blockDim.x >> 5;
-    for (int i = 0; i < warps; i++) s += shared[i];
-    return s;
-}
 
 // spec §1: LayerNorm over groups of gdim values (groups = 1: a LayerNorm; = NH: the multi-head norm), one block per
 // (row, group): y = (x − mean)/sqrt(var + eps)·(off + w) (+ b), biased variance.
@@ -120,7 +110,7 @@ extern "C" __global__ void p_mlstm_gates(const float* q, const float* k, const f
         s += W[I + j] * k[r * I + j];
         s += W[2 * I + j] * v[r * I + j];
     }
-    for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
+    s = warp_sum(s);
     if (lane == 0) (g == 0 ? gi : gf)[r * NH + o] = (g == 0 ? bi : bf)[o] + s;
 }
 

@@ -4,13 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.xlstm4j.cli.CliRun.Result;
 import org.xlstm4j.io.TensorInfo;
 import org.xlstm4j.io.TensorSource;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -18,28 +16,11 @@ import java.util.Locale;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.xlstm4j.cli.CliRun.run;
 
 /** {@code xlstm inspect}: what it prints for files and folders, and one-line errors with exit code 2. */
 class InspectCommandTest {
     @TempDir Path dir;
-
-    private record Result(int exit, String out, String err) {}
-
-    private static Result run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = Main.run(args);
-            System.out.flush();
-            System.err.flush();
-            return new Result(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     private static Path fixture(String folder) {
         return org.xlstm4j.Fixtures.fixture(folder);
@@ -63,31 +44,31 @@ class InspectCommandTest {
     @Test void inspectsAFile() throws Exception {
         Path file = fixture("paper_m").resolve("model.safetensors");
         Result r = run("inspect", file.toString());
-        assertEquals(0, r.exit, r.err);
-        assertEquals("", r.err);
-        assertTrue(r.out.startsWith(file + ": safetensors file"), r.out);
-        assertTrue(r.out.contains("metadata: none"), r.out);
-        assertFalse(r.out.contains("config.json"), "config only for folders");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.err());
+        assertTrue(r.out().startsWith(file + ": safetensors file"), r.out());
+        assertTrue(r.out().contains("metadata: none"), r.out());
+        assertFalse(r.out().contains("config.json"), "config only for folders");
         try (TensorSource src = TensorSource.openCheckpoint(file)) {
-            assertListsEverything(r.out, src);
+            assertListsEverything(r.out(), src);
         }
     }
 
     @Test void inspectsAShardedFolderWithItsConfig() throws Exception {
         Path folder = fixture("hf_tiny_bf16_sharded");
         Result r = run("inspect", folder.toString());
-        assertEquals(0, r.exit, r.err);
-        assertTrue(r.out.contains("sharded checkpoint, 3 shards"), r.out);
-        assertTrue(r.out.contains("model-00002-of-00003.safetensors"), r.out);
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("sharded checkpoint, 3 shards"), r.out());
+        assertTrue(r.out().contains("model-00002-of-00003.safetensors"), r.out());
         try (TensorSource src = TensorSource.openCheckpoint(folder)) {
-            assertListsEverything(r.out, src);
+            assertListsEverything(r.out(), src);
         }
         JsonNode config = new ObjectMapper().readTree(folder.resolve("config.json").toFile());
-        assertTrue(r.out.contains("config.json:"), r.out);
-        String configPart = r.out.substring(r.out.indexOf("config.json:"));
+        assertTrue(r.out().contains("config.json:"), r.out());
+        String configPart = r.out().substring(r.out().indexOf("config.json:"));
         for (Map.Entry<String, JsonNode> e : config.properties()) {
             String line = configPart.lines().filter(l -> l.startsWith("  " + e.getKey() + ": ")).findFirst()
-                    .orElseThrow(() -> new AssertionError(e.getKey() + " missing in:\n" + r.out));
+                    .orElseThrow(() -> new AssertionError(e.getKey() + " missing in:\n" + r.out()));
             String shown = line.substring(e.getKey().length() + 4);
             JsonNode v = e.getValue();
             if (v.isTextual()) assertEquals(v.asText(), shown);
@@ -101,25 +82,25 @@ class InspectCommandTest {
         Path bad = dir.resolve("bad.safetensors");
         Files.write(bad, Arrays.copyOf(good, good.length - 3));
         Result r = run("inspect", bad.toString());
-        assertEquals(2, r.exit);
-        assertEquals("", r.out);
-        String[] lines = r.err.strip().split("\n");
-        assertEquals(1, lines.length, r.err);
+        assertEquals(2, r.code());
+        assertEquals("", r.out());
+        String[] lines = r.err().strip().split("\n");
+        assertEquals(1, lines.length, r.err());
         assertTrue(lines[0].startsWith("xlstm: error: " + bad + ": not a valid safetensors file"), lines[0]);
     }
 
     @Test void missingPathAndBadConfigAreUserErrors() throws IOException {
         Result r = run("inspect", dir.resolve("nothing").toString());
-        assertEquals(2, r.exit);
-        assertTrue(r.err.contains("no such file or folder"), r.err);
-        assertEquals(1, r.err.strip().lines().count(), r.err);
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("no such file or folder"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
 
         Files.copy(Path.of(fixtureUnchecked("paper_m")).resolve("model.safetensors"), dir.resolve("model.safetensors"));
         Files.writeString(dir.resolve("config.json"), "{\"a\": ");
         r = run("inspect", dir.toString());
-        assertEquals(2, r.exit);
-        assertTrue(r.err.strip().startsWith("xlstm: error: " + dir.resolve("config.json") + ": malformed JSON"), r.err);
-        assertEquals(1, r.err.strip().lines().count(), r.err);
+        assertEquals(2, r.code());
+        assertTrue(r.err().strip().startsWith("xlstm: error: " + dir.resolve("config.json") + ": malformed JSON"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
     }
 
     private static String fixtureUnchecked(String folder) {

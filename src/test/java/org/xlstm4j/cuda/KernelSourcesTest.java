@@ -19,6 +19,10 @@ class KernelSourcesTest {
             assertFalse(src.contains("#include \""), r + " still has an include");
             assertEquals(1, count(src, "typedef unsigned short bf16_t;"), r + ": bf16.cuh inlined once");
         }
-        assertFalse(CudaDevice.readResource("paper.cu").contains("#include \""));
+        for (String r : new String[]{"large.cu", "paper.cu"}) {
+            String src = CudaDevice.readResource(r);
+            assertFalse(src.contains("#include \""), r + " still has an include");
+            assertEquals(1, count(src, "__device__ float block_sum("), r + ": reduce.cuh inlined once");
+        }
     }
 }

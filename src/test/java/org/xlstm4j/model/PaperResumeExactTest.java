@@ -1,13 +1,17 @@
-package org.xlstm4j.train;
+package org.xlstm4j.model;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xlstm4j.ExactMath;
-import org.xlstm4j.model.Checkpoint;
-import org.xlstm4j.model.XLstmConfig;
-import org.xlstm4j.model.XLstmInit;
-import org.xlstm4j.model.XLstmLM;
 import org.xlstm4j.tensor.CpuKernels;
+import org.xlstm4j.train.Checkpoints;
+import org.xlstm4j.train.TextDataset;
+import org.xlstm4j.train.TrainConfig;
+import org.xlstm4j.train.TrainListener;
+import org.xlstm4j.train.Trainer;
+import org.xlstm4j.train.TrainerState;
+import org.xlstm4j.train.Tokens;
+import org.xlstm4j.train.XLstmTrainable;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,16 +56,9 @@ class PaperResumeExactTest {
         }
     }
 
-    /** xLSTM[1:1] of width 16: an mLSTM block, then an sLSTM block; official init; chunkwise form with chunks of 4. */
+    /** xLSTM[1:1] of width 16 (an mLSTM block, then an sLSTM block), official init, chunkwise form with chunks of 4. */
     private static XLstmLM model(CpuKernels k) {
-        XLstmConfig c = new XLstmConfig();
-        c.vocabSize = 37;
-        c.embeddingDim = 16;
-        c.numBlocks = 2;
-        c.slstmAt = new int[]{1};
-        c.hasSLstm = true;
-        c.contextLength = 16;
-        XLstmLM m = new XLstmLM(c.validate(), k);
+        XLstmLM m = new XLstmLM(PaperModelTest.mixed(16, 2, 1), k);
         XLstmInit.apply(m, 5);
         m.setMLstmForm(org.xlstm4j.blocks.MLstmLayer.Form.CHUNKWISE, 4);
         return m;
