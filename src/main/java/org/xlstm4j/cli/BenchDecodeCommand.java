@@ -88,6 +88,9 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             out.printf("decode %s: %s, %.3g parameters, %d thread%s, %s%n", dir, lm.config, (double) lm.config.parameterCount(),
                     t, t == 1 ? "" : "s", BenchMatmulCommand.cpuModel());
             out.printf("  weights read per token: %.3f GB (every block matrix, lm_head, one embedding row)%n", bytesPerToken / 1e9);
+            out.printf("  column-panel copies: %s (-Dxlstm4j.panels=none|long|all); 2 MiB pages %s%n",
+                    org.xlstm4j.tensor.ColumnPanels.Policy.fromSystemProperty().name().toLowerCase(),
+                    org.xlstm4j.tensor.HugePages.available() ? "asked for (weights and the bandwidth buffer)" : "not available");
             out.flush();
             LMState state = lm.newState(1);
             int[] tok = {0};
@@ -134,6 +137,9 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         LargeCheckpoints.createRandom(create, c, DType.BF16, seed);
         out.printf("  written in %.1f s%n", (System.nanoTime() - t0) * 1e-9);
+        // its pages are cached in 4 KiB pieces now; dropped, the benchmark's first read fills 2 MiB folios (HugePages)
+        if (org.xlstm4j.tensor.HugePages.uncache(create.resolve("model.safetensors")))
+            out.println("  dropped from the page cache, so that reading it maps 2 MiB pages");
         return create;
     }
 

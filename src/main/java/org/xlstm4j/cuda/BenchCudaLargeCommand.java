@@ -49,6 +49,7 @@ public final class BenchCudaLargeCommand implements Callable<Integer> {
             + "(variant 3 with two rows per warp from MIN2 rows, U1/U2 loads per lane) or 3:MIN2:U1:U2:W:US (and the split-K "
             + "form for one-matrix launches of ≤ 4096 rows: W warps per row, 0 off, US loads per lane) (default: ${DEFAULT-VALUE})"}) List<String> gemv;
     @Option(names = "--gemm-shapes", description = "also time cuBLAS at the prefill's GEMM shapes on random data, fp32 and bf16 output") boolean gemmShapes;
+    @Option(names = "--gemm-floor", description = "also time the prefill's matrix products alone, back to back as a pass issues them (the bound they put on prefill tokens/s)") boolean gemmFloor;
     @Option(names = "--profile", description = "after the timed runs, one more run of each with the time per op (every op waits for the GPU)") boolean profile;
 
     @Override public Integer call() {
@@ -84,6 +85,14 @@ public final class BenchCudaLargeCommand implements Callable<Integer> {
                 out.printf("  bf16 GEMM %d×%d×%d, N(0,1) data: fp32 out %.0f TFLOP/s, bf16 out %.0f TFLOP/s%n", sh[0], sh[1], sh[2],
                         gemmRate(dev, sh[0], sh[1], sh[2], true, false), gemmRate(dev, sh[0], sh[1], sh[2], true, true));
         }
+
+        if (gemmFloor)
+            for (int[] bt : shapes)
+                for (boolean bf16Out : new boolean[]{false, true}) {
+                    double sec = gemmFloor(dev, c, bt[0] * bt[1], bf16Out);
+                    out.printf("  GEMMs alone for a %dx%d pass (%s outputs, N(0,1) data, back to back): %.1f ms, at most %,.0f tokens/s%n",
+                            bt[0], bt[1], bf16Out ? "bf16" : "fp32", sec * 1e3, bt[0] * bt[1] / sec);
+                }
 
         long t0 = System.nanoTime();
         CudaLargeOps ops = new CudaLargeOps(dev, c, CudaLargeOps.Precision.STORED, seed);
@@ -200,6 +209,44 @@ public final class BenchCudaLargeCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * The matrix products of one prefill pass of {@code rows} tokens alone, issued back to back as the model issues them
+     * (per block: q, k, v, output gate, input gate, forget gate, out projection, FFN gate, up and down; then the head),
+     * bf16 × bf16 with fp32 accumulation on N(0, 1) data, fp32 (as the prefill) or bf16 outputs; best of 3 after a
+     * warm-up, in seconds. One weight buffer serves every product (each one still streams its operands from memory: the
+     * one before it evicts them from L2), so this is the time below which no pass with these GEMMs can go.
+     */
+    private static double gemmFloor(CudaDevice dev, org.xlstm4j.large.LargeConfig c, int rows, boolean bf16Out) {
+        int E = c.embeddingDim, F = c.ffnDim(), QK = c.qkDim(), VD = c.vDim(), NH = c.numHeads, V = c.vocabSize;
+        int[][] block = {{QK, E}, {QK, E}, {VD, E}, {VD, E}, {NH, E}, {NH, E}, {E, VD}, {F, E}, {F, E}, {E, F}};
+        int maxK = Math.max(E, Math.max(F, VD)), maxN = Math.max(V, Math.max(F, Math.max(QK, VD)));
+        try (DeviceBuffer a = dev.allocate((long) rows * maxK * 2); DeviceBuffer w = dev.allocate((long) maxN * maxK * 2);
+             DeviceBuffer y = dev.allocate((long) rows * maxN * 4); CudaStream s = dev.newStream(); CuBlas blas = dev.newCuBlas();
+             CudaEvent e0 = dev.newEvent(); CudaEvent e1 = dev.newEvent()) {
+            CudaKernel fill = dev.module("large.cu").kernel("fill_normal_bf16");
+            long na = (long) rows * maxK, nw = (long) maxN * maxK;
+            fill.launch(s, (int) Math.min((na + 255) / 256, 1 << 20), 1, 1, 256, 1, 1, 0, a, na, 21L, 1f);
+            fill.launch(s, (int) Math.min((nw + 255) / 256, 1 << 20), 1, 1, 256, 1, 1, 0, w, nw, 22L, 0.02f);
+            blas.setStream(s);
+            float best = Float.MAX_VALUE;
+            for (int r = 0; r < 4; r++) {
+                e0.record(s);
+                for (int b = 0; b < c.numBlocks; b++)
+                    for (int[] nk : block) gemm(blas, rows, nk[0], nk[1], a, w, y, bf16Out);
+                gemm(blas, rows, V, E, a, w, y, bf16Out);
+                e1.record(s);
+                float ms = e1.elapsedSince(e0);
+                if (r > 0) best = Math.min(best, ms);
+            }
+            return best / 1e3;
+        }
+    }
+
+    private static void gemm(CuBlas blas, int M, int N, int K, DeviceBuffer a, DeviceBuffer w, DeviceBuffer y, boolean bf16Out) {
+        if (bf16Out) blas.gemmBf16RowMajor(false, true, M, N, K, 1f, a, K, w, K, 0f, y, N, true);
+        else blas.gemm16RowMajorF32Out(false, false, true, M, N, K, 1f, a, K, w, K, 0f, y, N);
+    }
+
     /** bf16 GEMM 8192 × 8192 × 8192 with fp32 output (the prefill's kind) on zeroed operands, best of 5. */
     private static double gemmRate(CudaDevice dev) {
         return gemmRate(dev, 8192, 8192, 8192, false, false);
@@ -227,8 +274,7 @@ public final class BenchCudaLargeCommand implements Callable<Integer> {
             float best = Float.MAX_VALUE;
             for (int i = 0; i < 6; i++) {
                 e0.record(s);
-                if (bf16Out) blas.gemmBf16RowMajor(false, true, M, N, K, 1f, a, K, b, K, 0f, c, N, true);
-                else blas.gemm16RowMajorF32Out(false, false, true, M, N, K, 1f, a, K, b, K, 0f, c, N);
+                gemm(blas, M, N, K, a, b, c, bf16Out);
                 e1.record(s);
                 float ms = e1.elapsedSince(e0);
                 if (i > 0) best = Math.min(best, ms);

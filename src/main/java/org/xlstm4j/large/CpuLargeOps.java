@@ -53,6 +53,9 @@ public final class CpuLargeOps implements LargeOps<float[]> {
 
     @Override public void copy(float[] src, float[] dst, long n) { System.arraycopy(src, 0, dst, 0, Math.toIntExact(n)); }
 
+    /** Long bf16 rows (the FFN down projections) get a column-panel copy for decoding ({@link MappedMatmul#keepPanels}). */
+    @Override public void prepare(MappedWeight w) { mm.keepPanels(w); }
+
     @Override public void matmul(float[] x, MappedWeight w, float[] y, int rows) { mm.matmul(x, 0, w, y, 0, rows); }
 
     @Override public void gatePreactivations(float[] g, float[] bias, int rows, int NH, Double cap) {

@@ -4,8 +4,11 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.IdentityHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.xlstm4j.tensor.MappedWeight.F;
@@ -18,7 +21,8 @@ import static org.xlstm4j.tensor.MappedWeight.L;
  * <ul>
  *   <li>M ≤ {@value #STREAM_ROWS} (decoding): the weight is streamed once, straight from its segment, row after row
  *       (each row is re-read from cache for the other rows of x; at batch 1, rows of ≥ {@value #PAIR_COLS} bf16 columns
- *       two at a time), the threads taking blocks of rows as they go.
+ *       two at a time), the threads taking blocks of rows as they go; or from a {@link ColumnPanels} copy kept by
+ *       {@link #keepPanels} for long bf16 rows.
  *       Decoding at batch 1 is memory-bound: this path reads each weight byte exactly once and does little else.</li>
  *   <li>more rows (a prompt): panels of weight rows are widened to float32 and multiplied with the cache-blocked GEMM
  *       of the {@link Kernels} backend, so each weight element is widened once per call instead of once per row.</li>
@@ -40,6 +44,9 @@ public final class MappedMatmul implements AutoCloseable {
     private final WorkerPool pool;
     private final StreamJob job = new StreamJob();
     private float[] panel = new float[0], panelOut = new float[0], xs = new float[0];
+    /** Column-panel copies of long-row weights ({@link #keepPanels}), in memory of {@link #panelArena}. */
+    private final IdentityHashMap<MappedWeight, ColumnPanels> columnPanels = new IdentityHashMap<>();
+    private Arena panelArena;
 
     /** Uses {@code kernels} for the many-rows path and {@code threads} threads for the streaming path. */
     public MappedMatmul(Kernels kernels, int threads) {
@@ -51,6 +58,28 @@ public final class MappedMatmul implements AutoCloseable {
     }
 
     private final boolean ownPool;   // false: the CPU backend's workers are shared (one pool per backend)
+
+    private static final ColumnPanels.Policy POLICY = ColumnPanels.Policy.fromSystemProperty();
+
+    /**
+     * Keeps a {@link ColumnPanels} copy of {@code w} for the streaming path when the policy ({@code -Dxlstm4j.panels},
+     * {@link ColumnPanels.Policy}) copies it; by default bf16 rows of more than 4,096 columns, e.g. the FFN down
+     * projections of the xLSTM-Large models: that product then streams at the memory bandwidth instead of 65–90% of it,
+     * at the cost of holding a copy of the matrix (its stored size) until {@link #close}. Called once per weight, before
+     * decoding; returns the bytes copied (0 when the policy leaves w mapped only, or w was kept before).
+     */
+    public synchronized long keepPanels(MappedWeight w) {
+        return keepPanels(w, POLICY);
+    }
+
+    /** As {@link #keepPanels(MappedWeight)} under the given policy. */
+    public synchronized long keepPanels(MappedWeight w, ColumnPanels.Policy policy) {
+        if (!policy.copies(w) || columnPanels.containsKey(w)) return 0;
+        if (panelArena == null) panelArena = Arena.ofShared();
+        ColumnPanels p = ColumnPanels.copyOf(w, panelArena);
+        columnPanels.put(w, p);
+        return p.byteSize();
+    }
 
     /** y[M, N] = x[M, K]·Wᵀ (overwrites y; x rows at {@code xOff + m·K}, y rows at {@code yOff + m·N}). */
     public synchronized void matmul(float[] x, int xOff, MappedWeight w, float[] y, int yOff, int M) {
@@ -70,13 +99,15 @@ public final class MappedMatmul implements AutoCloseable {
             return;
         }
         StreamJob j = job;                                     // the streaming path, inline: see the note on StreamJob
-        j.x = x; j.xOff = xOff; j.w = w; j.y = y; j.yOff = yOff; j.M = M;
-        j.rowsPerBlock = (int) Math.max(1, BLOCK_BYTES / Math.max(1, w.byteSize() / w.rows()));
+        ColumnPanels cp = columnPanels.isEmpty() ? null : columnPanels.get(w);
+        j.x = x; j.xOff = xOff; j.w = w; j.panels = cp; j.y = y; j.yOff = yOff; j.M = M;
+        j.rowsPerBlock = (int) Math.max(1, BLOCK_BYTES * (cp == null ? 1 : cp.count) / Math.max(1, w.byteSize() / w.rows()));
         int parts = w.byteSize() < PARALLEL_BYTES ? 1 : Math.min(Math.min(threads, 64), w.rows());
         j.reset(parts);
         pool.run(j, parts);
         j.x = j.y = null;
         j.w = null;
+        j.panels = null;
     }
 
     // ---------------------------------------------------------------- streaming path (few rows)
@@ -91,7 +122,8 @@ public final class MappedMatmul implements AutoCloseable {
     /**
      * One streaming product: the rows are split into one contiguous range per part; the threads claim blocks of about
      * {@value #BLOCK_BYTES} bytes from their own range first and then from the others' until none are left, so a
-     * thread that the OS pauses (a shared machine) delays nobody else.
+     * thread that the OS pauses (a shared machine) delays nobody else. With column panels, a block is about that many
+     * bytes per panel: its rows' slices in each panel in turn.
      *
      * <p>Note on call depth: C2 turns Vector API calls into vector instructions only when it inlines them completely,
      * and it stops inlining 15 calls below the method it compiles. A model's block method inlines {@code matmul}, so
@@ -103,6 +135,7 @@ public final class MappedMatmul implements AutoCloseable {
         float[] x, y;
         int xOff, yOff, M, rowsPerBlock, parts;
         MappedWeight w;
+        ColumnPanels panels;
 
         /**
          * Part p streams its own contiguous range block by block (one long sequential stream per thread, which the
@@ -112,8 +145,10 @@ public final class MappedMatmul implements AutoCloseable {
             int N = w.rows();
             for (int i = 0; i < parts; i++) {
                 int r = (part + i) % parts, end = (int) ((long) N * (r + 1) / parts);
-                for (int n0; (n0 = next.getAndAdd(16 * r, rowsPerBlock)) < end; )
-                    rows(w, x, xOff, M, y, yOff, n0, Math.min(end, n0 + rowsPerBlock));
+                for (int n0; (n0 = next.getAndAdd(16 * r, rowsPerBlock)) < end; ) {
+                    if (panels != null) panelRows(panels, x, xOff, M, y, yOff, n0, Math.min(end, n0 + rowsPerBlock));
+                    else rows(w, x, xOff, M, y, yOff, n0, Math.min(end, n0 + rowsPerBlock));
+                }
             }
         }
 
@@ -135,27 +170,25 @@ public final class MappedMatmul implements AutoCloseable {
         if (PAIRS && M == 1 && w.storage() == MappedWeight.Storage.BF16 && K >= PAIR_COLS) {
             int n = n0;
             for (; n + 1 < n1; n += 2) dotBf16Pair(w, n, x, xOff, y, yOff + n);
-            for (; n < n1; n++) y[yOff + n] = dotBf16(w, n, x, xOff);
+            for (; n < n1; n++) y[yOff + n] = dotBf16(w.data(), w.offset(n, 0), K, x, xOff);
             return;
         }
         for (int n = n0; n < n1; n++)
             for (int m = 0; m < M; m++)
                 y[yOff + m * N + n] = switch (w.storage()) {
-                    case BF16 -> dotBf16(w, n, x, xOff + m * K);
+                    case BF16 -> dotBf16(w.data(), w.offset(n, 0), K, x, xOff + m * K);
                     case F16 -> dotF16(w, n, x, xOff + m * K);
                     case F32 -> dotF32(w, n, x, xOff + m * K);
                 };
     }
 
     /**
-     * x·W[n, :] for a bf16 W and pair-split x: each 32-bit lane holds two elements; the even one shifted up and the odd
-     * one with the lower half cleared are exact float32s (bf16 is the upper half of a float32). Four accumulators (so
-     * that one thread is not limited by the FMA latency), the ragged tail scalar.
+     * x·w for K bf16 values w at byte offset o of s and pair-split x: each 32-bit lane holds two elements; the even one
+     * shifted up and the odd one with the lower half cleared are exact float32s (bf16 is the upper half of a float32).
+     * Four accumulators (so that one thread is not limited by the FMA latency), the ragged tail scalar.
      */
-    private static float dotBf16(MappedWeight w, int n, float[] x, int xi) {
-        MemorySegment s = w.data();
-        int K = w.cols(), blocks = K / (2 * L) * (2 * L), blocks2 = K / (4 * L) * (4 * L);
-        long o = w.offset(n, 0);
+    private static float dotBf16(MemorySegment s, long o, int K, float[] x, int xi) {
+        int blocks = K / (2 * L) * (2 * L), blocks2 = K / (4 * L) * (4 * L);
         FloatVector even = FloatVector.zero(F), odd = even, even2 = even, odd2 = even;
         int k = 0;
         for (; k < blocks2; k += 4 * L) {                     // two blocks per step: four independent FMA chains
@@ -173,7 +206,45 @@ public final class MappedMatmul implements AutoCloseable {
             even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + k), even);
             odd = v.and(0xffff0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + k + L), odd);
         }
-        return tail(w, n, x, xi, blocks, even.add(odd));
+        float d = even.add(odd).reduceLanes(VectorOperators.ADD);
+        for (k = blocks; k < K; k++) d += x[xi + k] * Float.intBitsToFloat((s.get(I16, o + 2L * k) & 0xffff) << 16);
+        return d;
+    }
+
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+
+    /**
+     * y[m, n] for n in [n0, n1), all m &lt; M, from column panels: panel by panel, each row's slice multiplied with the
+     * matching slice of x (pair-split, as the rows); y[m, n] = ((p₀ + p₁) + p₂) + … over the panels' dot products.
+     */
+    static void panelRows(ColumnPanels p, float[] x, int xOff, int M, float[] y, int yOff, int n0, int n1) {
+        int N = p.rows, K = p.cols;
+        for (int c = 0; c < p.count; c++) {
+            int k0 = p.start(c), width = p.width(c);
+            for (int n = n0; n < n1; n++) {
+                long o = p.offset(c, n);
+                for (int m = 0; m < M; m++) {
+                    float d = dotBf16(p.data, o, width, x, xOff + m * K + k0);
+                    int i = yOff + m * N + n;
+                    y[i] = c == 0 ? d : y[i] + d;
+                }
+            }
+        }
+    }
+
+    /** Scalar twin of {@link #panelRows} (x in natural order): each panel's sum in column order, the panels' sums in order. */
+    static void panelRowsScalar(ColumnPanels p, float[] x, int xOff, int M, float[] y, int yOff, int n0, int n1) {
+        int N = p.rows, K = p.cols;
+        for (int m = 0; m < M; m++)
+            for (int n = n0; n < n1; n++) {
+                float total = 0f;
+                for (int c = 0; c < p.count; c++) {
+                    float s = 0f;
+                    for (int k = p.start(c); k < p.start(c) + p.width(c); k++) s += x[xOff + m * K + k] * p.get(n, k);
+                    total = c == 0 ? s : total + s;
+                }
+                y[yOff + m * N + n] = total;
+            }
     }
 
     /**
@@ -293,8 +364,11 @@ public final class MappedMatmul implements AutoCloseable {
     /** Number of threads of the streaming path. */
     public int threads() { return threads; }
 
-    /** Stops the worker threads when they are this object's own (a shared backend's pool stays up). */
-    @Override public void close() {
+    /** Stops the worker threads when they are this object's own (a shared backend's pool stays up) and frees the panel copies. */
+    @Override public synchronized void close() {
         if (ownPool) pool.close();
+        columnPanels.clear();
+        if (panelArena != null) panelArena.close();
+        panelArena = null;
     }
 }

@@ -38,7 +38,7 @@ public final class MemoryBandwidth implements AutoCloseable {
         this.threads = threads;
         this.n = Math.max(BLOCK, bytes / BLOCK * BLOCK);
         this.pool = new WorkerPool(threads, "xlstm-bandwidth");
-        this.buf = arena.allocate(n, 64);
+        this.buf = HugePages.allocate(n, arena);                      // 2 MiB pages where the kernel gives them, as the weights get
         buf.fill((byte) 1);
         this.sums = new long[threads];
         this.job = (part, worker) -> {

@@ -237,11 +237,26 @@ class SafetensorsRoundTripTest {
         }
     }
 
-    @Test void readsAreBackedByTheMappingNotTheHeap() {
+    /**
+     * Tensor data is read from the file's mapping, not copied: the segment is native and (on Linux, where
+     * /proc/self/maps tells) its address lies in a mapping of this very file. (It is a plain native segment over the
+     * mapping rather than a {@code MappedMemorySegment}, see {@link org.xlstm4j.tensor.HugePages#asPlainNative}.)
+     */
+    @Test void readsAreBackedByTheMappingNotTheHeap() throws Exception {
         try (SafetensorsFile f = IoFixtures.open(new SafetensorsWriter().putInts("x", new int[]{7, 8}, 2).toByteArray())) {
             MemorySegment s = f.segment("x");
-            assertTrue(s.isMapped(), "tensor data is memory-mapped");
+            assertTrue(s.isNative(), "tensor data is off the heap");
             assertEquals(8, s.get(ValueLayout.JAVA_BYTE, 4));
+            java.nio.file.Path maps = java.nio.file.Path.of("/proc/self/maps");
+            if (java.nio.file.Files.isReadable(maps)) {
+                String file = f.path().toAbsolutePath().toString();     // (the fixture deletes the file: "… (deleted)")
+                boolean inMapping = java.nio.file.Files.readAllLines(maps).stream().anyMatch(l -> {
+                    String[] range = l.split(" ")[0].split("-");
+                    long lo = Long.parseUnsignedLong(range[0], 16), hi = Long.parseUnsignedLong(range[1], 16);
+                    return l.contains(" " + file) && s.address() >= lo && s.address() < hi;
+                });
+                assertTrue(inMapping, "the tensor's address lies in a mapping of " + file);
+            }
         }
     }
 }

@@ -132,6 +132,72 @@ class MappedMatmulTest {
             }
     }
 
+    /**
+     * Column panels ({@link ColumnPanels}, the decoding path of long bf16 rows): which weights each policy copies; the copy
+     * holds the same elements, every panel but the last is a whole number of vector blocks of at most 2,048 columns, the SIMD
+     * path matches its scalar twin and the rows' own scalar twin, and {@link MappedMatmul#matmul} uses the copy once
+     * {@link MappedMatmul#keepPanels} kept it, with the same result on one and two threads (bit for bit in the C1-only
+     * JVM, see {@link org.xlstm4j.ExactMath}).
+     */
+    @org.xlstm4j.AlsoExactMath
+    @Test void columnPanelsMatchScalarTwins() {
+        Random rnd = new Random(17);
+        try (MappedMatmul mm = new MappedMatmul(kernels, 1)) {
+            MappedWeight at4096 = random(MappedWeight.Storage.BF16, 3, 4096, rnd), at2049 = random(MappedWeight.Storage.BF16, 3, 2049, rnd);
+            assertEquals(0, mm.keepPanels(at4096, ColumnPanels.Policy.LONG), "long: 4096 columns stay mapped only");
+            assertEquals(0, mm.keepPanels(random(MappedWeight.Storage.F32, 3, 5000, rnd), ColumnPanels.Policy.ALL), "float32");
+            assertEquals(0, mm.keepPanels(random(MappedWeight.Storage.BF16, 3, 2048, rnd), ColumnPanels.Policy.ALL), "2048 columns");
+            assertEquals(0, mm.keepPanels(random(MappedWeight.Storage.BF16, 3, 5000, rnd), ColumnPanels.Policy.NONE), "none");
+            assertEquals(at2049.byteSize(), mm.keepPanels(at2049, ColumnPanels.Policy.ALL), "all: 2049 columns copied");
+            assertEquals(at4096.byteSize(), mm.keepPanels(at4096, ColumnPanels.Policy.ALL), "all: 4096 columns copied");
+        }
+        assertEquals(ColumnPanels.Policy.LONG, ColumnPanels.Policy.fromSystemProperty(), "the default policy (no -Dxlstm4j.panels in tests)");
+        // {K, panels, width}: equal widths rounded up to 64 columns, the last panel narrower
+        int[][] layouts = {{5504, 3, 1856}, {10944, 6, 1856}, {4097, 3, 1408}, {2049, 2, 1088}, {8192 + 31, 5, 1664}};
+        for (int[] layout : layouts) {
+            int K = layout[0];
+            for (int N : new int[]{1, 3, 8}) {
+                MappedWeight w = random(MappedWeight.Storage.BF16, N, K, rnd);
+                try (Arena a = Arena.ofConfined(); MappedMatmul one = new MappedMatmul(kernels, 1); MappedMatmul two = new MappedMatmul(kernels, 2)) {
+                    ColumnPanels p = ColumnPanels.copyOf(w, a);
+                    assertEquals(layout[1], p.count(), "panels for K=" + K);
+                    assertEquals(layout[2], p.width, "panel width for K=" + K);
+                    for (int c = 0; c < p.count(); c++) {
+                        assertEquals(0, p.start(c) % 64);
+                        assertTrue(p.width(c) <= ColumnPanels.WIDTH && p.width(c) > 0);
+                    }
+                    for (int r = 0; r < N; r++)
+                        for (int c = 0; c < K; c++)
+                            assertEquals(Float.floatToRawIntBits(w.get(r, c)), Float.floatToRawIntBits(p.get(r, c)), "copy (" + r + "," + c + ")");
+                    assertEquals(w.byteSize(), one.keepPanels(w, ColumnPanels.Policy.ALL), "copied");
+                    assertEquals(0, one.keepPanels(w, ColumnPanels.Policy.ALL), "kept once");
+                    assertEquals(w.byteSize(), two.keepPanels(w, ColumnPanels.Policy.ALL), "copied");
+                    for (int M = 1; M <= MappedMatmul.STREAM_ROWS; M += 3) {
+                        float[] x = randomVector(M * K + 3, rnd), xs = x.clone();
+                        for (int m = 0; m < M; m++) MappedWeight.splitPairs(x, 3 + m * K, xs, 3 + m * K, K);
+                        float[] got = new float[M * N], twin = new float[M * N], rowsTwin = new float[M * N];
+                        MappedMatmul.panelRows(p, xs, 3, M, got, 0, 0, N);
+                        MappedMatmul.panelRowsScalar(p, x, 3, M, twin, 0, 0, N);
+                        MappedMatmul.rowsScalar(w, x, 3, M, rowsTwin, 0, 0, N);
+                        String what = "panels K=" + K + " N=" + N + " M=" + M;
+                        check(got, twin, w, x, 3, M, 0, what + " vs panel twin");
+                        check(got, rowsTwin, w, x, 3, M, 0, what + " vs rows twin");
+                        float[] y1 = new float[M * N], y2 = new float[M * N];
+                        one.matmul(x, 3, w, y1, 0, M);
+                        two.matmul(x, 3, w, y2, 0, M);
+                        if (org.xlstm4j.ExactMath.IN_THIS_JVM) {
+                            assertArrayEquals(got, y1, what + ": matmul (1 thread) vs panelRows");
+                            assertArrayEquals(y1, y2, what + ": 1 vs 2 threads");
+                        } else {
+                            check(y1, got, w, x, 3, M, 0, what + ": matmul (1 thread) vs panelRows");
+                            check(y2, y1, w, x, 3, M, 0, what + ": 1 vs 2 threads");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test void matmulAllPathsAndThreadCounts() {
         Random rnd = new Random(5);
         int[][] shapes = {{1, 1, 1}, {1, 4, 16}, {1, 5, 17}, {2, 63, 129}, {3, 130, 47}, {4, 9, 300}, {5, 9, 31},
