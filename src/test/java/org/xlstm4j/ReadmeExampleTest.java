@@ -1,6 +1,7 @@
 package org.xlstm4j;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import javax.tools.JavaCompiler;
 import javax.tools.JavaFileObject;
@@ -21,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * imports stay at the top; the statements go into a {@code main} method, as a reader would paste them.
  */
 class ReadmeExampleTest {
-    @Test void javaExampleCompiles() throws Exception {
+    @Test void javaExampleCompiles(@TempDir Path out) throws Exception {
         String readme = Files.readString(Path.of("README.md"));
         int start = readme.indexOf("```java\n");
         assertTrue(start >= 0, "README.md has no ```java block");
@@ -36,7 +37,6 @@ class ReadmeExampleTest {
         JavaFileObject file = new SimpleJavaFileObject(URI.create("string:///ReadmeExample.java"), JavaFileObject.Kind.SOURCE) {
             @Override public CharSequence getCharContent(boolean ignoreEncodingErrors) { return source; }
         };
-        Path out = Files.createTempDirectory("readme-example");
         StringWriter diagnostics = new StringWriter();
         boolean ok = javac.getTask(diagnostics, null, null,
                 List.of("--add-modules", "jdk.incubator.vector", "-proc:none", "-d", out.toString(),

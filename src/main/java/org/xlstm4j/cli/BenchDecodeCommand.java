@@ -7,7 +7,9 @@ import org.xlstm4j.large.LargeConfig;
 import org.xlstm4j.large.XLstmLarge;
 import org.xlstm4j.model.LMState;
 import org.xlstm4j.model.Models;
+import org.xlstm4j.tensor.ColumnPanels;
 import org.xlstm4j.tensor.CpuKernels;
+import org.xlstm4j.tensor.HugePages;
 import org.xlstm4j.tensor.MemoryBandwidth;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -89,8 +91,8 @@ public final class BenchDecodeCommand implements Callable<Integer> {
                     t, t == 1 ? "" : "s", BenchMatmulCommand.cpuModel());
             out.printf("  weights read per token: %.3f GB (every block matrix, lm_head, one embedding row)%n", bytesPerToken / 1e9);
             out.printf("  column-panel copies: %s (-Dxlstm4j.panels=none|long|all); 2 MiB pages %s%n",
-                    org.xlstm4j.tensor.ColumnPanels.Policy.fromSystemProperty().name().toLowerCase(),
-                    org.xlstm4j.tensor.HugePages.available() ? "asked for (weights and the bandwidth buffer)" : "not available");
+                    ColumnPanels.Policy.fromSystemProperty().name().toLowerCase(),
+                    HugePages.available() ? "asked for (weights and the bandwidth buffer)" : "not available");
             out.flush();
             LMState state = lm.newState(1);
             int[] tok = {0};
@@ -138,8 +140,8 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         LargeCheckpoints.createRandom(create, c, DType.BF16, seed);
         out.printf("  written in %.1f s%n", (System.nanoTime() - t0) * 1e-9);
         // its pages are cached in 4 KiB pieces now; dropped, the benchmark's first read fills 2 MiB folios (HugePages)
-        if (org.xlstm4j.tensor.HugePages.uncache(create.resolve("model.safetensors")))
-            out.println("  dropped from the page cache, so that reading it maps 2 MiB pages");
+        if (HugePages.uncache(create.resolve("model.safetensors")))
+            out.println("  asked the kernel to drop it from the page cache, so that reading it maps 2 MiB pages");
         return create;
     }
 

@@ -1,5 +1,7 @@
 package org.xlstm4j.io;
 
+import org.xlstm4j.tensor.HugePages;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -52,8 +54,8 @@ public final class SafetensorsFile implements TensorSource {
                 long size = ch.size();
                 if (size == 0) throw invalid(path, "empty file");
                 if (size < 8) throw invalid(path, "file of " + size + " bytes is shorter than the 8-byte header length");
-                whole = org.xlstm4j.tensor.HugePages.asPlainNative(ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena), arena);
-                org.xlstm4j.tensor.HugePages.advise(whole);   // 2 MiB pages where the kernel can (decoding speed)
+                whole = HugePages.asPlainNative(ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena), arena);
+                HugePages.advise(whole);   // 2 MiB pages where the kernel can (decoding speed)
             }
             long size = whole.byteSize();
             long headerLength = whole.get(LittleEndian.I64, 0); // unsigned in the format: a negative value is beyond any limit

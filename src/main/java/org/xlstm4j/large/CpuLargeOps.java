@@ -56,6 +56,9 @@ public final class CpuLargeOps implements LargeOps<float[]> {
     /** Long bf16 rows (the FFN down projections) get a column-panel copy for decoding ({@link MappedMatmul#keepPanels}). */
     @Override public void prepare(MappedWeight w) { mm.keepPanels(w); }
 
+    /** Rows looked up one at a time are read from the mapping: no copy. */
+    @Override public void prepareLookup(MappedWeight w) {}
+
     @Override public void matmul(float[] x, MappedWeight w, float[] y, int rows) { mm.matmul(x, 0, w, y, 0, rows); }
 
     @Override public void gatePreactivations(float[] g, float[] bias, int rows, int NH, Double cap) {

@@ -24,6 +24,9 @@ public interface LargeOps<A> extends AutoCloseable {
     /** Called once per weight before the first forward (a GPU backend uploads it here). */
     default void prepare(MappedWeight w) {}
 
+    /** As {@link #prepare} for an embedding whose rows are only looked up (no head shares it). */
+    default void prepareLookup(MappedWeight w) { prepare(w); }
+
     /** The ids [B, T] of the tokens [p0, p0 + Ts) of every sequence that the next {@link #embed} reads. */
     void setTokens(int[] idx, int B, int T, int p0, int Ts);
 

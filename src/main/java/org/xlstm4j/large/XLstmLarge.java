@@ -97,7 +97,8 @@ public final class XLstmLarge implements LanguageModel, AutoCloseable {
             this.lmHead = w.lmHead;
             this.blocks = w.blocks;
             this.outNorm = w.outNorm;
-            ops.prepare(embedding);
+            if (lmHead == embedding) ops.prepare(embedding);                 // tied: also the head's matrix
+            else ops.prepareLookup(embedding);
             for (LargeBlock b : blocks)
                 for (MappedWeight m : new MappedWeight[]{b.q, b.k, b.v, b.ogate, b.igate, b.fgate, b.outProj, b.projUpGate, b.projUp, b.projDown})
                     ops.prepare(m);

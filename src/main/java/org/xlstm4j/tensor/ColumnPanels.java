@@ -15,12 +15,14 @@ import java.nio.ByteOrder;
  * The stored file cannot change, so this is a copy in process memory ({@link HugePages#allocate}), made once.
  *
  * <p>The elements keep their stored bf16 bits (no widening), and the x slices keep their pair-split order: every panel
- * starts at a multiple of 64 columns, so a panel's whole vector blocks are the row's, and only the last panel has a
+ * starts at a multiple of {@link #ALIGN} (64) columns, so a panel's whole vector blocks are the row's, and only the last panel has a
  * ragged tail, the row's own.
  */
 public final class ColumnPanels {
     /** Columns per panel at most (8 KiB of float32 x). */
     public static final int WIDTH = 2048;
+    /** Panel widths are multiples of this many columns: whole blocks of the dot product's widest step (four vectors). */
+    static final int ALIGN = Math.max(64, 4 * MappedWeight.L);
 
     /** Which weights {@link MappedMatmul#keepPanels} copies ({@code -Dxlstm4j.panels=none|long|all}, default long). */
     public enum Policy {
@@ -68,7 +70,8 @@ public final class ColumnPanels {
 
     /**
      * Copies the bf16 weight {@code w} (of more than {@value #WIDTH} columns) into memory of {@code arena}: as few panels
-     * as keep each at most {@value #WIDTH} columns, of equal width rounded up to 64 columns (the last one narrower).
+     * as keep each at most {@value #WIDTH} columns, of equal width rounded up to {@link #ALIGN} columns (64 with 256- or
+     * 512-bit vectors; the last panel narrower).
      */
     public static ColumnPanels copyOf(MappedWeight w, Arena arena) {
         if (w.storage() != MappedWeight.Storage.BF16 || w.cols() <= WIDTH)
@@ -76,7 +79,7 @@ public final class ColumnPanels {
                     + w.storage() + " " + w.rows() + "x" + w.cols());
         int rows = w.rows(), cols = w.cols();
         int count = (cols + WIDTH - 1) / WIDTH;
-        int width = ((cols + count - 1) / count + 63) / 64 * 64;
+        int width = ((cols + count - 1) / count + ALIGN - 1) / ALIGN * ALIGN;
         count = (cols + width - 1) / width;
         MemorySegment data = HugePages.allocate(w.byteSize(), arena);   // 2 MiB pages where the kernel gives them
         ColumnPanels p = new ColumnPanels(data, rows, cols, width, count);

@@ -101,7 +101,13 @@ public final class HugePages {
         }
         if (base.address() == -1L) return arena.allocate(bytes, 64);    // MAP_FAILED
         long addr = base.address();
-        MemorySegment whole = base.reinterpret(len, arena, s -> unmap(addr, len));
+        MemorySegment whole;
+        try {
+            whole = base.reinterpret(len, arena, s -> unmap(addr, len));
+        } catch (RuntimeException e) {                                  // e.g. the arena is closed: give the memory back
+            unmap(addr, len);
+            throw e;
+        }
         MemorySegment aligned = whole.asSlice(((addr + HUGE_PAGE - 1) & -HUGE_PAGE) - addr, bytes);
         advise(aligned);
         return aligned;
@@ -129,15 +135,16 @@ public final class HugePages {
     }
 
     /**
-     * The memory of a file mapping as a plain native segment of the same arena (when native access is enabled; else
-     * {@code mapped} itself). The SIMD kernels then see one kind of native segment, whether a weight is mapped or a copy
+     * The memory of a file mapping as a plain native segment of the same arena, read-only when the mapping is (when
+     * native access is enabled, whatever {@code -Dxlstm4j.hugePages} says; else {@code mapped} itself). The SIMD kernels then see one kind of native segment, whether a weight is mapped or a copy
      * made by {@link #allocate}: with two kinds flowing through the same loads, C2's type profile of the segment became
      * bimorphic and the Vector API loads of the decoding kernel fell back to their slow Java path (a 7B decoded at 1.9
      * instead of 2.3 tokens/s with the FFN down projections copied; docs/PERFORMANCE.md, fifth session).
      */
     public static MemorySegment asPlainNative(MemorySegment mapped, Arena arena) {
         if (!NATIVE_ACCESS || !mapped.isNative()) return mapped;
-        return MemorySegment.ofAddress(mapped.address()).reinterpret(mapped.byteSize(), arena, null);
+        MemorySegment view = MemorySegment.ofAddress(mapped.address()).reinterpret(mapped.byteSize(), arena, null);
+        return mapped.isReadOnly() ? view.asReadOnly() : view;                 // a write still fails as it did
     }
 
     private static void unmap(long addr, long len) {

@@ -48,8 +48,17 @@ public final class MappedMatmul implements AutoCloseable {
     private final IdentityHashMap<MappedWeight, ColumnPanels> columnPanels = new IdentityHashMap<>();
     private Arena panelArena;
 
-    /** Uses {@code kernels} for the many-rows path and {@code threads} threads for the streaming path. */
+    /**
+     * Uses {@code kernels} for the many-rows path and {@code threads} threads for the streaming path; column panels as
+     * {@code -Dxlstm4j.panels} says ({@link ColumnPanels.Policy#fromSystemProperty}: long when unset).
+     */
     public MappedMatmul(Kernels kernels, int threads) {
+        this(kernels, threads, ColumnPanels.Policy.fromSystemProperty());
+    }
+
+    /** As {@link #MappedMatmul(Kernels, int)} with the column-panel policy given. */
+    public MappedMatmul(Kernels kernels, int threads, ColumnPanels.Policy policy) {
+        this.policy = java.util.Objects.requireNonNull(policy, "policy");
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.kernels = kernels;
         this.threads = threads;
@@ -59,22 +68,27 @@ public final class MappedMatmul implements AutoCloseable {
 
     private final boolean ownPool;   // false: the CPU backend's workers are shared (one pool per backend)
 
-    private static final ColumnPanels.Policy POLICY = ColumnPanels.Policy.fromSystemProperty();
+    /** Which weights {@link #keepPanels(MappedWeight)} copies. */
+    private final ColumnPanels.Policy policy;
+    private boolean closed;
 
     /**
-     * Keeps a {@link ColumnPanels} copy of {@code w} for the streaming path when the policy ({@code -Dxlstm4j.panels},
-     * {@link ColumnPanels.Policy}) copies it; by default bf16 rows of more than 4,096 columns, e.g. the FFN down
-     * projections of the xLSTM-Large models: that product then streams at the memory bandwidth instead of 65–90% of it,
-     * at the cost of holding a copy of the matrix (its stored size) until {@link #close}. Called once per weight, before
-     * decoding; returns the bytes copied (0 when the policy leaves w mapped only, or w was kept before).
+     * Keeps a {@link ColumnPanels} copy of {@code w} for the streaming path when this object's policy copies it; by
+     * default bf16 rows of more than 4,096 columns, e.g. the FFN down projections of the xLSTM-Large models: that
+     * product then streams at the memory bandwidth instead of 65–90% of it, at the cost of holding a copy of the matrix
+     * (its stored size) until {@link #close}. Called once per weight, before decoding; returns the bytes copied (0 when
+     * the policy leaves w mapped only, w was kept before, or w is a {@code MappedMemorySegment}: without native access
+     * the mappings keep that kind, and copies of another kind in the same loads make them slower, see
+     * {@link HugePages#asPlainNative}).
      */
     public synchronized long keepPanels(MappedWeight w) {
-        return keepPanels(w, POLICY);
+        return keepPanels(w, policy);
     }
 
     /** As {@link #keepPanels(MappedWeight)} under the given policy. */
     public synchronized long keepPanels(MappedWeight w, ColumnPanels.Policy policy) {
-        if (!policy.copies(w) || columnPanels.containsKey(w)) return 0;
+        if (closed) throw new IllegalStateException("MappedMatmul is closed");
+        if (!policy.copies(w) || w.data().isMapped() || columnPanels.containsKey(w)) return 0;
         if (panelArena == null) panelArena = Arena.ofShared();
         ColumnPanels p = ColumnPanels.copyOf(w, panelArena);
         columnPanels.put(w, p);
@@ -366,6 +380,7 @@ public final class MappedMatmul implements AutoCloseable {
 
     /** Stops the worker threads when they are this object's own (a shared backend's pool stays up) and frees the panel copies. */
     @Override public synchronized void close() {
+        closed = true;
         if (ownPool) pool.close();
         columnPanels.clear();
         if (panelArena != null) panelArena.close();

@@ -14,6 +14,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -140,7 +141,7 @@ class MappedMatmulTest {
      * JVM, see {@link org.xlstm4j.ExactMath}).
      */
     @org.xlstm4j.AlsoExactMath
-    @Test void columnPanelsMatchScalarTwins() {
+    @Test void columnPanelsMatchScalarTwins() throws Exception {
         Random rnd = new Random(17);
         try (MappedMatmul mm = new MappedMatmul(kernels, 1)) {
             MappedWeight at4096 = random(MappedWeight.Storage.BF16, 3, 4096, rnd), at2049 = random(MappedWeight.Storage.BF16, 3, 2049, rnd);
@@ -152,6 +153,22 @@ class MappedMatmulTest {
             assertEquals(at4096.byteSize(), mm.keepPanels(at4096, ColumnPanels.Policy.ALL), "all: 4096 columns copied");
         }
         assertEquals(ColumnPanels.Policy.LONG, ColumnPanels.Policy.fromSystemProperty(), "the default policy (no -Dxlstm4j.panels in tests)");
+        try (Arena a = Arena.ofConfined(); MappedMatmul mm = new MappedMatmul(kernels, 1)) {  // a MappedMemorySegment: no copy
+            java.nio.file.Path f = java.nio.file.Files.createTempFile("xlstm4j-panels", ".bin");
+            try {
+                java.nio.file.Files.write(f, new byte[3 * 5000 * 2]);
+                try (var ch = java.nio.channels.FileChannel.open(f)) {
+                    MemorySegment m = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, 3 * 5000 * 2, a);
+                    assertEquals(0, mm.keepPanels(new MappedWeight(m, MappedWeight.Storage.BF16, 3, 5000), ColumnPanels.Policy.ALL),
+                            "kept mapped: copies of another segment kind would slow the loads");
+                }
+            } finally {
+                java.nio.file.Files.delete(f);
+            }
+        }
+        MappedMatmul closed = new MappedMatmul(kernels, 1, ColumnPanels.Policy.ALL);
+        closed.close();
+        assertThrows(IllegalStateException.class, () -> closed.keepPanels(random(MappedWeight.Storage.BF16, 3, 5000, rnd)));
         // {K, panels, width}: equal widths rounded up to 64 columns, the last panel narrower
         int[][] layouts = {{5504, 3, 1856}, {10944, 6, 1856}, {4097, 3, 1408}, {2049, 2, 1088}, {8192 + 31, 5, 1664}};
         for (int[] layout : layouts) {
@@ -192,6 +209,14 @@ class MappedMatmulTest {
                             check(y1, got, w, x, 3, M, 0, what + ": matmul (1 thread) vs panelRows");
                             check(y2, y1, w, x, 3, M, 0, what + ": 1 vs 2 threads");
                         }
+                        // the products come from the copy: with the stored matrix zeroed, matmul still gives them
+                        byte[] stored = w.data().toArray(ValueLayout.JAVA_BYTE);
+                        w.data().fill((byte) 0);
+                        float[] fromCopy = new float[M * N];
+                        one.matmul(x, 3, w, fromCopy, 0, M);
+                        MemorySegment.copy(MemorySegment.ofArray(stored), 0, w.data(), 0, stored.length);
+                        assertTrue(Arrays.stream(toDoubles(fromCopy)).anyMatch(v -> v != 0), what + ": products read the copy");
+                        check(fromCopy, y1, w, x, 3, M, 0, what + ": products read the copy");
                     }
                 }
             }
@@ -255,6 +280,12 @@ class MappedMatmulTest {
                 assertTrue(Math.abs(got[i] - want[i]) <= tol,
                         what + ": y[" + m + "," + n + "] = " + got[i] + ", scalar twin " + want[i] + " (tol " + tol + ")");
             }
+    }
+
+    private static double[] toDoubles(float[] v) {
+        double[] d = new double[v.length];
+        for (int i = 0; i < v.length; i++) d[i] = v[i];
+        return d;
     }
 
     private static float[] randomVector(int n, Random rnd) {

@@ -49,11 +49,19 @@ class BpeRoundTripPropertiesTest {
             if (merges.get(i).isArray()) merges.set(i, merges.get(i).get(0).asText() + " " + merges.get(i).get(1).asText());
     });
 
+
+    static {                                   // the tokenizers above are in memory: their files are no longer needed
+        try (var files = Files.list(DIR)) {
+            for (Path f : files.toList()) Files.delete(f);
+            Files.delete(DIR);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static Path tempDir() {
         try {
-            Path dir = Files.createTempDirectory("bpe-props");
-            dir.toFile().deleteOnExit();
-            return dir;
+            return Files.createTempDirectory("bpe-props");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
