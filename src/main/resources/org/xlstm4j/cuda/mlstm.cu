@@ -504,6 +504,15 @@ __device__ __forceinline__ void mma_x2_t(float* d0, float* d1, unsigned a0, unsi
     mma_bf16(d1, a0, a1, a2, a3, b2, b3);
 }
 
+// Zeroes N mma accumulator fragments (four floats each).
+template <int N>
+__device__ __forceinline__ void zero_tiles(float (&a)[N][4]) {
+#pragma unroll
+    for (int j = 0; j < N; j++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) a[j][e] = 0.f;
+}
+
 __device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
     unsigned r;
     asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
@@ -632,10 +641,7 @@ __device__ __forceinline__ void tc_lane_offsets(int lane, int rg, unsigned& offQ
 template <int NJ, int QS>
 __device__ __forceinline__ void tc_state_times_q(float (&hT)[8][4], const float (&cT)[NJ][4], unsigned qA, unsigned offNK,
                                                  int kb, bool skip) {
-#pragma unroll
-    for (int j = 0; j < 8; j++)
-#pragma unroll
-        for (int e = 0; e < 4; e++) hT[j][e] = 0.f;
+    zero_tiles(hT);
 #pragma unroll
     for (int kk = 0; kk < NJ / 2; kk++) {
         if (skip) break;
@@ -817,10 +823,7 @@ __device__ void chunkwise_tc(const bf16_t* __restrict__ q, const bf16_t* __restr
 
         {   // ---- S = Q Kᵀ, rows τ = 16·warp + g (+8); P and the row sums
             float s[8][4];
-#pragma unroll
-            for (int j = 0; j < 8; j++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) s[j][e] = 0.f;
+            zero_tiles(s);
 #pragma unroll
             for (int kk = 0; kk < DKP / 16; kk++) {
                 unsigned a0, a1, a2, a3;
@@ -980,10 +983,7 @@ __device__ void chunkwise_tc2(const bf16_t* __restrict__ q, const bf16_t* __rest
         {   // ---- S = Q Kᵀ: rows τ = 16·rg + g (+8), σ-tiles jp = kh + 2u (u < 2) up to the diagonal
             const bool has0 = kh <= rg, has1 = kh + 2 <= rg;
             float s[4][4];
-#pragma unroll
-            for (int j = 0; j < 4; j++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) s[j][e] = 0.f;
+            zero_tiles(s);
             if (has0) {
 #pragma unroll
                 for (int kk = 0; kk < DKP / 16; kk++) {
